@@ -1,0 +1,114 @@
+"""The shared CAM pipeline: one compiled gradient function per (model, layer), then a hook.
+
+A method only says how to weigh the activations (`channel_weights`) or how to combine them per
+pixel (`cam_image`); the base owns the tape, ReLU, normalisation (with an epsilon) and resizing.
+The target is the *signed logit*: +logit explains AI_GENERATED, -logit NON_AI_GENERATED, so the
+gradients never vanish the way a saturated sigmoid's do.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+
+EPS = 1e-7
+_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def conv_output(model: keras.Model, layer: str) -> keras.KerasTensor:
+    try:
+        out = model.get_layer(layer).output
+    except ValueError:
+        raise ValueError(f"model {model.name!r} has no layer {layer!r}") from None
+    if len(out.shape) != 4:
+        raise ValueError(f"layer {layer!r} has output shape {out.shape}; CAM needs a conv layer (rank 4)")
+    return out
+
+
+def compiled(model: keras.Model, layer: str, kind: str):
+    """`kind="grad"`: x, sign -> (acts, d(sign*logit)/d acts, logit); `"forward"`: x -> (acts, logit).
+
+    Traced once per model, layer and kind (the input signature is fixed), shared by all threads.
+    """
+    with _LOCK:
+        per_model = _FUNCTIONS.setdefault(model, {})
+        if (layer, kind) in per_model:
+            return per_model[(layer, kind)]
+        tap = keras.Model(model.inputs, [conv_output(model, layer), model.outputs[0]])
+        spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
+        if kind == "grad":
+
+            @tf.function(input_signature=[spec, tf.TensorSpec((), tf.float32)])
+            def fn(x, sign):
+                with tf.GradientTape() as tape:
+                    acts, logit = tap(x, training=False)
+                    tape.watch(acts)
+                    score = sign * tf.reduce_sum(logit)
+                return acts, tape.gradient(score, acts), logit[:, 0]
+
+        else:
+
+            @tf.function(input_signature=[spec])
+            def fn(x):
+                acts, logit = tap(x, training=False)
+                return acts, logit[:, 0]
+
+        per_model[(layer, kind)] = fn
+        return fn
+
+
+def normalize(cams: np.ndarray) -> np.ndarray:
+    """ReLU, then min-max per map; an all-zero map stays zero instead of becoming NaN."""
+    cams = np.maximum(cams, 0)
+    lo = cams.min(axis=(1, 2), keepdims=True)
+    hi = cams.max(axis=(1, 2), keepdims=True)
+    return (cams - lo) / (hi - lo + EPS)
+
+
+def resize_maps(cams: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(B, h, w) -> (B, H, W) with `size=(H, W)`, bilinear, kept in [0, 1]."""
+    h, w = size
+    out = [cv2.resize(c.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) for c in cams]
+    return np.clip(np.stack(out), 0.0, 1.0) if out else np.zeros((0, h, w), np.float32)
+
+
+class BaseCAM:
+    """Call with a preprocessed batch and a target sign; returns maps in [0, 1] and the logits."""
+
+    name = "base"
+    uses_gradients = True
+
+    def __init__(self, model: keras.Model, layer: str):
+        self.model = model
+        self.layer = layer
+
+    def activations(self, x: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        xt = tf.convert_to_tensor(x, tf.float32)
+        if self.uses_gradients:
+            acts, grads, logits = compiled(self.model, self.layer, "grad")(xt, tf.constant(sign, tf.float32))
+            return acts.numpy(), grads.numpy(), logits.numpy()
+        acts, logits = compiled(self.model, self.layer, "forward")(xt)
+        return acts.numpy(), None, logits.numpy()
+
+    def channel_weights(self, acts: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """(B, h, w, C) -> (B, C). Override this, or `cam_image` for per-pixel methods."""
+        raise NotImplementedError
+
+    def cam_image(self, acts: np.ndarray, grads: np.ndarray | None, x: np.ndarray, sign: float) -> np.ndarray:
+        weights = self.channel_weights(acts, grads)
+        return np.einsum("bhwc,bc->bhw", acts, weights)
+
+    def __call__(
+        self, x: np.ndarray, sign: float = 1.0, size: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if sign not in (1.0, -1.0, 1, -1):
+            raise ValueError(f"sign must be +1 (AI_GENERATED) or -1 (NON_AI_GENERATED), got {sign}")
+        acts, grads, logits = self.activations(x, float(sign))
+        cams = normalize(self.cam_image(acts, grads, x, float(sign)))
+        return resize_maps(cams, size or tuple(x.shape[1:3])), logits

@@ -1,0 +1,34 @@
+"""Where aiart keeps things: one place so pages, CLI and tests agree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = PROJECT_ROOT / "weights"
+DEFAULT_HEAD = WEIGHTS_DIR / "head.keras"
+CLASS_NAMES = ("AI_GENERATED", "NON_AI_GENERATED")
+GET_DATA_HINT = (
+    'No dataset folder found. Download the Kaggle dataset "AI and human art classification" '
+    "(folders AI_GENERATED/ and NON_AI_GENERATED/), unpack it, and set AIART_DATA to its folder, "
+    "or upload images on this page."
+)
+
+
+def cache_dir() -> Path:
+    """Converted VGG16 weights and feature caches live here (`$AIART_CACHE` overrides)."""
+    path = Path(os.environ.get("AIART_CACHE") or "~/.cache/aiart").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_data_dir() -> Path | None:
+    """`$AIART_DATA`, else `../shared/data` beside the project, else None (empty state)."""
+    env = os.environ.get("AIART_DATA")
+    if env:
+        return Path(env).expanduser()
+    for candidate in (PROJECT_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return None

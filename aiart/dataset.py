@@ -1,0 +1,79 @@
+"""Find labelled images in a folder: the Kaggle layout `<root>/<CLASS>/*`, or a `manifest.csv`.
+
+Paths from a manifest are resolved inside the root; anything that would escape it is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiart.config import CLASS_NAMES
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+class DatasetError(ValueError):
+    """A data folder that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: str  # one of CLASS_NAMES
+    source: str  # source repository / generator group, for source-held-out splits
+
+    @property
+    def y(self) -> int:
+        """1 for AI_GENERATED, 0 for NON_AI_GENERATED."""
+        return int(self.label == CLASS_NAMES[0])
+
+
+def inside(root: Path, rel: str) -> Path | None:
+    """`root/rel` if it stays inside `root` (no `..`, no absolute paths), else None."""
+    candidate = (root / rel).resolve()
+    return candidate if candidate.is_relative_to(root.resolve()) else None
+
+
+def from_manifest(root: Path) -> list[Sample]:
+    samples = []
+    with open(root / "manifest.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            path = inside(root, row.get("path", ""))
+            if path is None or row.get("label") not in CLASS_NAMES or not path.is_file():
+                continue
+            samples.append(Sample(path, row["label"], row.get("source_repo") or "unknown"))
+    return samples
+
+
+def from_folders(root: Path) -> list[Sample]:
+    """Kaggle layout; the first sub-folder under a class (if any) is taken as the source."""
+    samples = []
+    for label in CLASS_NAMES:
+        base = root / label
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and inside(root, str(path.relative_to(root))):
+                rel = path.relative_to(base)
+                source = rel.parts[0] if len(rel.parts) > 1 else f"{label.lower()}/(folder)"
+                samples.append(Sample(path, label, source))
+    return samples
+
+
+def scan(root: Path | str) -> list[Sample]:
+    """Every labelled image under `root`; raises `DatasetError` for a folder that cannot be used."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"data folder {root} does not exist")
+    samples = from_manifest(root) if (root / "manifest.csv").is_file() else from_folders(root)
+    if not samples:
+        raise DatasetError(
+            f"no images found in {root}: expected sub-folders {' and '.join(CLASS_NAMES)} holding images"
+        )
+    present = {s.label for s in samples}
+    if len(present) < 2:
+        missing = (set(CLASS_NAMES) - present).pop()
+        raise DatasetError(f"only one class in {root}: add images under {missing}/ to compare the two")
+    return samples

@@ -1,0 +1,53 @@
+"""`explain()`: one image, one target class, one layer and method -> a heatmap and P(AI).
+
+The prediction comes from the same forward pass as the explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aiart.cam import METHODS
+from aiart.config import CLASS_NAMES
+from aiart.images import ImageSource, open_image
+from aiart.model import Classifier, sigmoid, to_batch
+
+DEFAULT_LAYER = "block5_conv3"
+DEFAULT_METHOD = "gradcam"
+
+
+@dataclass
+class Explanation:
+    image: np.ndarray  # (H, W, 3) uint8, the decoded original
+    heatmap: np.ndarray  # (H, W) float32 in [0, 1]
+    p_ai: float
+    label: str
+    target: str
+    layer: str
+    method: str
+
+
+def target_sign(target: str) -> float:
+    if target not in CLASS_NAMES:
+        raise ValueError(f"target must be one of {CLASS_NAMES}, got {target!r}")
+    return 1.0 if target == CLASS_NAMES[0] else -1.0
+
+
+def explain(
+    clf: Classifier,
+    image: ImageSource,
+    target: str = "AI_GENERATED",
+    layer: str = DEFAULT_LAYER,
+    method: str = DEFAULT_METHOD,
+) -> Explanation:
+    """Heatmap of what pushed the model towards `target`, at the image's own resolution."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    img = open_image(image)
+    rgb = np.asarray(img, dtype=np.uint8)
+    cam = METHODS[method](clf.model, layer)
+    maps, logits = cam(to_batch([img], clf.input_size), target_sign(target), size=rgb.shape[:2])
+    p_ai = float(sigmoid(logits[0]))
+    return Explanation(rgb, maps[0].astype(np.float32), p_ai, clf.label(p_ai), target, layer, method)

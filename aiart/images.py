@@ -1,0 +1,118 @@
+"""One way to open an image, used everywhere: files, uploads, CLI, training.
+
+Every failure becomes an `ImageError` with a one-line message a student can read, so one bad
+file in a batch is reported and skipped, never a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 50_000_000  # about 7000x7000; larger is refused as a possible decompression bomb
+MAX_BYTES = 50 * 1024 * 1024
+ImageSource = str | Path | bytes | bytearray | BinaryIO | Image.Image
+
+_SIGNATURES = (
+    (b"%PDF", "a PDF document, not an image"),
+    (b"PK\x03\x04", "a ZIP archive, not an image"),
+    (b"<svg", "an SVG vector drawing; export it as PNG first"),
+    (b"<?xml", "an XML/SVG document; export it as PNG first"),
+    (b"<!doctype html", "an HTML page, not an image"),
+    (b"<html", "an HTML page, not an image"),
+)
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as an image; the message is one line, meant for users."""
+
+
+def read_bytes(src: ImageSource) -> bytes:
+    if isinstance(src, (bytes, bytearray)):
+        return bytes(src)
+    if isinstance(src, (str, Path)):
+        path = Path(src)
+        if not path.is_file():
+            raise ImageError("file not found")
+        if path.stat().st_size > MAX_BYTES:
+            raise ImageError(f"file is larger than {MAX_BYTES // 2**20} MB")
+        return path.read_bytes()
+    data = src.read()
+    if hasattr(src, "seek"):
+        src.seek(0)
+    return data
+
+
+def sniff(data: bytes) -> None:
+    """Name the common non-image files instead of a generic decoder error."""
+    if not data:
+        raise ImageError("empty file (0 bytes)")
+    head = data[:256].lstrip().lower()
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic.lower()):
+            raise ImageError(f"this is {what}")
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB; transparency is composited on white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB")
+
+
+def open_image(src: ImageSource) -> Image.Image:
+    """Decode, take the first frame, apply EXIF orientation, return RGB; else `ImageError`."""
+    if isinstance(src, Image.Image):
+        return to_rgb(ImageOps.exif_transpose(src) or src)
+    data = read_bytes(src)
+    sniff(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > MAX_PIXELS:
+                raise ImageError(f"image is {width}x{height} pixels, over the {MAX_PIXELS:,} limit")
+            img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            return to_rgb(img)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"refused as a possible decompression bomb ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageError("not a recognised image format") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "truncated" in msg.lower() or isinstance(exc, EOFError):
+            raise ImageError(f"truncated image file, not decoded ({msg})") from None
+        raise ImageError(f"corrupt or unsupported image ({msg})") from None
+
+
+def shrink(img: Image.Image, max_side: int) -> Image.Image:
+    """Bound memory of cached uploads; keeps aspect ratio and never enlarges."""
+    if max(img.size) <= max_side:
+        return img
+    out = img.copy()
+    out.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return out
+
+
+def resize_square(img: Image.Image, size: int) -> np.ndarray:
+    """The model's view: the whole image squashed to size x size, as float32 RGB 0..255."""
+    resized = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
+    return np.asarray(resized, dtype=np.float32)

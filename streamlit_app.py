@@ -1,0 +1,16 @@
+"""aiart: the router. Every page is thin UI over the `aiart` package."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="aiart: AI or human art?", page_icon="🎨", layout="wide")
+
+pages = [
+    st.Page("pages/classify.py", title="Classify", icon="🔍", default=True),
+    st.Page("pages/browse.py", title="Browse", icon="🗂️"),
+    st.Page("pages/train.py", title="Train", icon="🏋️"),
+]
+st.navigation(pages).run()

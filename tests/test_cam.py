@@ -1,0 +1,81 @@
+"""Every CAM method x layer x target on a tiny model: the contract, plus one hand check each."""
+
+import numpy as np
+import pytest
+
+from aiart.cam import METHODS, GradCAM
+from aiart.cam.base import compiled, normalize
+from aiart.cam.overlay import colorize, overlay
+
+LAYERS = ["conv_a", "conv_b"]
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_shape_range_finite(tiny_model, tiny_input, method, layer, sign):
+    maps, logits = METHODS[method](tiny_model, layer)(tiny_input, sign, size=(20, 30))
+    assert maps.shape == (1, 20, 30)
+    assert np.all(np.isfinite(maps))
+    assert maps.min() >= 0.0 and maps.max() <= 1.0
+    assert logits.shape == (1,)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_map_changes_with_target(tiny_model, tiny_input, method):
+    cam = METHODS[method](tiny_model, "conv_b")
+    ai, _ = cam(tiny_input, 1.0)
+    human, _ = cam(tiny_input, -1.0)
+    assert not np.allclose(ai, human), f"{method} gives the same map for both classes"
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_zero_input_gives_no_nan(tiny_model, method):
+    maps, _ = METHODS[method](tiny_model, "conv_a")(np.zeros((2, 16, 16, 3), np.float32), 1.0)
+    assert maps.shape == (2, 16, 16) and np.all(np.isfinite(maps))
+
+
+def test_gradcam_weights_are_mean_gradients(tiny_model, tiny_input):
+    acts, grads, _ = (t.numpy() for t in compiled(tiny_model, "conv_b", "grad")(tiny_input, np.float32(1.0)))
+    weights = GradCAM(tiny_model, "conv_b").channel_weights(acts, grads)
+    np.testing.assert_allclose(weights, grads.mean(axis=(1, 2)), rtol=1e-6)
+    # With GAP + Dense the gradient is the Dense kernel / (h*w), identical at every pixel.
+    kernel = tiny_model.get_layer("logit").get_weights()[0][:, 0]
+    np.testing.assert_allclose(weights[0], kernel / 256, rtol=1e-5)
+
+
+def test_signed_gradient_is_negated(tiny_model, tiny_input):
+    fn = compiled(tiny_model, "conv_b", "grad")
+    _, g_pos, _ = fn(tiny_input, np.float32(1.0))
+    _, g_neg, _ = fn(tiny_input, np.float32(-1.0))
+    np.testing.assert_allclose(g_pos.numpy(), -g_neg.numpy())
+
+
+def test_rejects_dense_layer_and_bad_sign(tiny_model, tiny_input):
+    with pytest.raises(ValueError, match="conv layer"):
+        GradCAM(tiny_model, "logit")(tiny_input)
+    with pytest.raises(ValueError, match="no layer"):
+        GradCAM(tiny_model, "nope")(tiny_input)
+    with pytest.raises(ValueError, match="sign"):
+        GradCAM(tiny_model, "conv_a")(tiny_input, 0.5)
+
+
+def test_normalize_keeps_all_negative_map_at_zero():
+    out = normalize(-np.ones((1, 3, 3)))
+    assert np.all(out == 0)
+
+
+def test_overlay_checks_ranges_and_blends():
+    img = np.full((10, 12, 3), 100, np.uint8)
+    heat = np.zeros((5, 6), np.float32)
+    heat[2, 3] = 1.0
+    out = overlay(img, heat, alpha=0.5)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert not np.array_equal(out, img)
+    assert colorize(np.ones((2, 2))).shape == (2, 2, 3)
+    with pytest.raises(ValueError):
+        overlay(img, heat, alpha=1.5)
+    with pytest.raises(ValueError):
+        colorize(np.full((2, 2), 2.0))
+    with pytest.raises(ValueError):
+        overlay(img.astype(np.float32), heat)

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
 st.set_page_config(page_title="aiart: AI or human art?", page_icon="🎨", layout="wide")
 

@@ -12,5 +12,6 @@ pages = [
     st.Page("pages/classify.py", title="Classify", icon="🔍", default=True),
     st.Page("pages/browse.py", title="Browse", icon="🗂️"),
     st.Page("pages/train.py", title="Train", icon="🏋️"),
+    st.Page("pages/classroom.py", title="Classroom", icon="🧑‍🏫"),
 ]
 st.navigation(pages).run()

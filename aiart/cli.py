@@ -24,6 +24,23 @@ def progress_bar(label: str):
     return show
 
 
+def epoch_bar(epochs: int):
+    """A Keras callback drawing the epoch progress bar (early stopping may end it before the last)."""
+    import time
+
+    from aiart.live import EpochLog
+
+    show, start = progress_bar("epochs  "), time.monotonic()
+    return EpochLog(lambda epoch, logs: show(epoch + 1, epochs, time.monotonic() - start))
+
+
+def pick_strategy(name: str):
+    """`mirrored`: data-parallel over all local GPUs (or the CPU); `default`: one device."""
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy() if name == "mirrored" else tf.distribute.get_strategy()
+
+
 def load(args):
     from aiart.storage import load_classifier
 
@@ -93,20 +110,46 @@ def cmd_evaluate(args) -> int:
 def cmd_train(args) -> int:
     from aiart import dataset, recipe
     from aiart.features import FeatureStore
+    from aiart.model import untrained_classifier
     from aiart.storage import load_head_checked, save_head
     from aiart.train import TrainConfig
 
-    clf = load(args)
     samples = recipe.select(dataset.scan(args.data), args.per_class, args.seed)
+    config = TrainConfig(
+        hidden=args.hidden,
+        dropout=args.dropout,
+        l2=args.l2,
+        learning_rate=args.lr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    if args.cross_source:
+        clf = untrained_classifier()
+        head, info = recipe.train_default(clf, samples, config, args.cross_source, progress_bar("features"))
+        save_head(head, info, Path(args.out))
+        print(json.dumps({"out": args.out, **info.metrics["cross_source"]}, indent=2))
+        return 0
+    # Only the feature spec matters here: before any default model exists, train on VGG16 alone.
+    fresh = args.model == str(DEFAULT_HEAD) and not DEFAULT_HEAD.is_file()
+    clf = untrained_classifier() if fresh else load(args)
     holdout = args.holdout.split(",") if args.holdout else None
     data = recipe.split(samples, holdout, seed=args.seed)
-    config = TrainConfig(
-        hidden=args.hidden, learning_rate=args.lr, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed
-    )
-    initial = load_head_checked(args.out, clf.info) if args.resume and Path(args.out).is_file() else None
+    strategy = pick_strategy(args.strategy)
+    with strategy.scope():  # a resumed head's variables must live where the strategy trains them
+        initial = load_head_checked(args.out, clf.info) if args.resume and Path(args.out).is_file() else None
     result = recipe.train_split(
-        clf, data, config, FeatureStore(clf), progress=progress_bar("features"), initial=initial
+        clf,
+        data,
+        config,
+        FeatureStore(clf),
+        [epoch_bar(args.epochs)],
+        progress=progress_bar("features"),
+        initial=initial,
+        strategy=strategy,
     )
+    if result.info.training["epochs_run"] < args.epochs:  # early stopping: end the bar's line
+        sys.stderr.write("\n")
     save_head(result.head, result.info, Path(args.out))
     m = result.info.metrics
     print(
@@ -124,13 +167,97 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_browse(args) -> int:
+    """The Browse page's grid as records: same filters, sort and metrics (aiart/browse.py)."""
+    from aiart import browse
+
+    clf = load(args)
+    records = browse.predictions(clf, Path(args.dir), progress=progress_bar("features"))
+    if args.source is not None and args.source not in browse.sources(records):
+        raise ValueError(f"unknown source {args.source!r}; choose from {', '.join(browse.sources(records))}")
+    selected = browse.select(records, args.filter, args.source, args.sort)
+    shown = selected[: args.limit] if args.limit else selected
+    summary = {**browse.summary(browse.select(records, "all", args.source), clf.threshold), "matched": len(selected)}
+    if args.json:
+        print(json.dumps({"summary": summary, "records": [r.to_dict() for r in shown]}, indent=2, ensure_ascii=False))
+        return 0
+    for r in shown:
+        verdict = f"error: {r.error}" if r.error else f"P(AI)={r.p_ai:.3f}\t{'right' if r.correct else 'WRONG'}"
+        print(f"{r.path}\t{r.label}\t{verdict}")
+    print(
+        f"{len(shown)} of {summary['matched']} matching; folder: n={summary['n']} accuracy={summary['accuracy']:.3f} "
+        f"ECE={summary['ece']:.3f} unreadable={summary['unreadable']}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_bench(args) -> int:
     from aiart.bench import main as bench_main
 
     return bench_main(args)
 
 
+def method_list(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def cmd_faithfulness(args) -> int:
+    from aiart.faithfulness import evaluate_files, image_files
+
+    report, errors = evaluate_files(
+        load(args),
+        image_files(args.dir, args.limit),
+        progress=progress_bar("images"),
+        layer=args.layer,
+        methods=method_list(args.methods),
+        target=args.target,
+        steps=args.steps,
+    )
+    for path, msg in errors.items():
+        print(f"{path}: skipped, {msg}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"n={report['n']} images; deletion AUC: lower is better, insertion AUC: higher is better")
+    for name, aucs in [*report["methods"].items(), ("random", report["random"])]:
+        print(f"  {name:10s} deletion {aucs['deletion_auc']:.3f}  insertion {aucs['insertion_auc']:.3f}")
+    return 0
+
+
+def cmd_sanity(args) -> int:
+    from aiart.sanity import sanity_check
+
+    res = sanity_check(
+        load(args), Path(args.file), layer=args.layer, methods=method_list(args.methods), target=args.target
+    )
+    if args.json:
+        print(json.dumps(res.summary(), indent=2))
+        return 0
+    print(f"Spearman correlation with the original map ({res.layer}, {res.target}); flagged above {res.threshold}")
+    print(f"{'method':10s} " + " ".join(f"{s:>7s}" for s in res.stages[1:]))
+    for m, corr in res.correlations.items():
+        verdict = "FLAGGED: map ignores the model" if res.flagged[m] else "ok"
+        print(f"{m:10s} " + " ".join(f"{c:7.3f}" for c in corr) + f"  {verdict}")
+    return 0
+
+
+def cmd_robustness(args) -> int:
+    from aiart.robustness import probe
+
+    res = probe(load(args), Path(args.file))
+    if args.json:
+        print(json.dumps(res.summary(), indent=2))
+        return 0
+    print(f"original: P(AI)={res.p_ai:.3f} {res.label}")
+    for r in res.rows:
+        flip = "FLIPS" if r.flips else ""
+        print(f"  {r.probe:11s} P(AI)={r.p_ai:.3f} {r.change:+.3f} {flip:5s} {r.description}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from aiart.browse import FILTERS, SORTS
     from aiart.cam import METHODS
     from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD
     from aiart.vgg_weights import CONV_LAYERS
@@ -164,14 +291,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("data")
     s.add_argument("--per-class", type=int, default=None)
     s.add_argument("--epochs", type=int, default=60)
-    s.add_argument("--hidden", type=int, default=0)
+    s.add_argument("--hidden", type=int, default=256)
+    s.add_argument("--dropout", type=float, default=0.5)
+    s.add_argument("--l2", type=float, default=1e-2)
     s.add_argument("--lr", type=float, default=1e-3)
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--holdout", default=None, help="comma-separated sources to validate on")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--resume", action="store_true", help="start from the head already at --out")
+    s.add_argument(
+        "--strategy",
+        choices=("default", "mirrored"),
+        default="default",
+        help="tf.distribute strategy: mirrored = one replica per local GPU (see README, multi-GPU)",
+    )
+    s.add_argument(
+        "--cross-source",
+        type=int,
+        default=0,
+        metavar="K",
+        help="train the default model: K-fold source-held-out CV, calibration, then all data",
+    )
     s.add_argument("--out", default="model.keras")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("browse", help="the Browse page's records: filter a labelled folder by the model's verdicts")
+    s.add_argument("dir")
+    s.add_argument("--filter", default="all", choices=list(FILTERS))
+    s.add_argument("--source", default=None, help="only images of this source")
+    s.add_argument(
+        "--sort", default=None, choices=list(SORTS), help="by P(AI): p_ai ascending, -p_ai descending (--sort=-p_ai)"
+    )
+    s.add_argument("--limit", type=int, default=0, help="show at most N records (0: all)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_browse)
 
     s = sub.add_parser("bench", help="speed ratios measured in one run")
     s.add_argument("--repeats", type=int, default=5)
@@ -179,6 +332,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--train", action="store_true", help="also time a default training session")
     s.add_argument("--sessions", type=int, default=0, help="also report RSS with N concurrent sessions")
     s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("faithfulness", help="deletion/insertion AUCs of each CAM method vs random, over DIR")
+    s.add_argument("dir", help="a folder of images (flat or AI_GENERATED/ + NON_AI_GENERATED/)")
+    s.add_argument("--layer", default=None, choices=CONV_LAYERS, help=f"default {DEFAULT_LAYER}")
+    s.add_argument("--methods", default="gradcam,gradcam++,layercam,hirescam", help="comma-separated")
+    s.add_argument("--target", default=None, choices=CLASS_NAMES, help="default: the model's verdict per image")
+    s.add_argument("--steps", type=int, default=8)
+    s.add_argument("--limit", type=int, default=None, help="a seeded random sample of this many images")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_faithfulness)
+
+    s = sub.add_parser("sanity", help="do the heatmaps change when the model is randomized? (Adebayo et al.)")
+    s.add_argument("file")
+    s.add_argument("--layer", default=None, choices=CONV_LAYERS, help=f"default {DEFAULT_LAYER}")
+    s.add_argument("--methods", default=",".join(METHODS), help="comma-separated")
+    s.add_argument("--target", default=None, choices=CLASS_NAMES, help="default: the model's verdict")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_sanity)
+
+    s = sub.add_parser("robustness", help="P(AI) under JPEG, resizing, cropping, blur and a screenshot")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_robustness)
     return p
 
 

@@ -6,6 +6,7 @@ Paths from a manifest are resolved inside the root; anything that would escape i
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,18 +33,24 @@ class Sample:
 
 def inside(root: Path, rel: str) -> Path | None:
     """`root/rel` if it stays inside `root` (no `..`, no absolute paths), else None."""
-    candidate = (root / rel).resolve()
+    try:
+        candidate = (root / rel).resolve()
+    except (OSError, ValueError):  # a NUL byte, a symlink loop
+        return None
     return candidate if candidate.is_relative_to(root.resolve()) else None
 
 
 def from_manifest(root: Path) -> list[Sample]:
     samples = []
-    with open(root / "manifest.csv", newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            path = inside(root, row.get("path", ""))
-            if path is None or row.get("label") not in CLASS_NAMES or not path.is_file():
-                continue
-            samples.append(Sample(path, row["label"], row.get("source_repo") or "unknown"))
+    try:
+        with open(root / "manifest.csv", newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                path = inside(root, row.get("path") or "")
+                if path is None or row.get("label") not in CLASS_NAMES or not os.path.isfile(path):
+                    continue
+                samples.append(Sample(path, row["label"], row.get("source_repo") or "unknown"))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{root / 'manifest.csv'} is not a readable UTF-8 CSV file ({exc})") from None
     return samples
 
 

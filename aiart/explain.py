@@ -39,10 +39,14 @@ def explain(
     clf: Classifier,
     image: ImageSource,
     target: str = "AI_GENERATED",
-    layer: str = DEFAULT_LAYER,
+    layer: str | None = None,
     method: str = DEFAULT_METHOD,
 ) -> Explanation:
-    """Heatmap of what pushed the model towards `target`, at the image's own resolution."""
+    """Heatmap of what pushed the model towards `target`, at the image's own resolution.
+
+    `layer` defaults to block5_conv3 (or the deepest conv layer a smaller test model has).
+    """
+    layer = layer or (DEFAULT_LAYER if DEFAULT_LAYER in clf.conv_layers else clf.conv_layers[-1])
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     img = open_image(image)

@@ -3,13 +3,17 @@
 The conv base is frozen, so an image's features never change: Browse, Train, evaluate and the
 CLI compute them once (batched) and every later use, in any session or process, is a file read.
 Each entry is written atomically; an entry that fails to read is recomputed, never trusted.
+The cache is bounded (`AIART_CACHE_MAX_MB`): reads touch an entry, and when the cache grows past
+the cap the least recently used entries are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +27,11 @@ from aiart.model import Classifier, to_batch
 
 Progress = Callable[[int, int, float], None]  # done, total, seconds elapsed
 DISK_CAP_BYTES = int(os.environ.get("AIART_CACHE_MAX_MB", "2048")) * 2**20
+LOW_WATER = 0.8  # an eviction pass frees down to 80% of the cap, so passes stay rare
+STALE_TMP_SECONDS = 3600  # temp files this old belong to a killed writer
+_written: dict[Path, int] = {}  # bytes this process wrote per cache base since its last scan
+_scan_lock = threading.Lock()
+_batch_lock = threading.Lock()  # one feature batch at a time per process; the CPU or GPU is shared anyway
 
 
 def content_hash(data: bytes) -> str:
@@ -40,10 +49,12 @@ def keyed(item: ImageSource) -> tuple[str, bytes | Image.Image]:
 class FeatureStore:
     """Disk cache of the classifier's feature vectors, one small `.npy` per image."""
 
-    def __init__(self, clf: Classifier, root: Path | None = None):
+    def __init__(self, clf: Classifier, root: Path | None = None, cap_bytes: int | None = None):
         self.clf = clf
         spec = hashlib.sha256(f"{clf.input_size}:{','.join(clf.info.taps)}".encode()).hexdigest()[:12]
-        self.root = (root or cache_dir() / "features") / f"{clf.input_size}-{spec}"
+        self.base = Path(root or cache_dir() / "features")
+        self.root = self.base / f"{clf.input_size}-{spec}"
+        self.cap = DISK_CAP_BYTES if cap_bytes is None else cap_bytes
         self.root.mkdir(parents=True, exist_ok=True)
         self.dim = int(clf.features_model.output.shape[-1])
 
@@ -57,6 +68,8 @@ class FeatureStore:
             return None
         if vec.shape != (self.dim,) or not np.all(np.isfinite(vec)):
             return None
+        with contextlib.suppress(OSError):  # mark as recently used; eviction may race us, harmlessly
+            os.utime(self.path(key))
         return vec
 
     def put(self, key: str, vec: np.ndarray) -> None:
@@ -66,10 +79,53 @@ class FeatureStore:
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.save(fh, vec.astype(np.float32), allow_pickle=False)
+                size = fh.tell()
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        with _scan_lock:
+            if self.base in _written:
+                _written[self.base] += size
+
+    def entries(self) -> list[tuple[float, int, Path]]:
+        """(last use, bytes, path) of every entry of every model spec under the cache base.
+
+        Temp files of writers killed mid-write are never entries; stale ones are removed here.
+        """
+        found, now = [], time.time()
+        for path in self.base.glob("*/??/*"):
+            try:
+                st = path.stat()
+                if path.suffix == ".npy":
+                    found.append((st.st_mtime, st.st_size, path))
+                elif path.suffix == ".tmp" and now - st.st_mtime > STALE_TMP_SECONDS:
+                    path.unlink()
+            except OSError:  # removed meanwhile by another session or process
+                continue
+        return found
+
+    def enforce_cap(self) -> int:
+        """Evict least recently used entries if the cache is over its cap; returns bytes freed.
+
+        Cheap enough after every `compute()`: the directory is scanned only on a process's first
+        call and after it has written another twentieth of the cap (other processes included then).
+        """
+        with _scan_lock:
+            if self.base in _written and _written[self.base] < self.cap // 20:
+                return 0
+            _written[self.base] = 0
+            found = self.entries()
+            before = total = sum(size for _, size, _ in found)
+            if total <= self.cap:
+                return 0
+            for _, size, path in sorted(found):
+                if total <= self.cap * LOW_WATER:
+                    break
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                total -= size
+            return before - total
 
     def compute(
         self, items: Sequence[ImageSource], progress: Progress | None = None, batch_size: int = 16
@@ -77,34 +133,41 @@ class FeatureStore:
         """(N, dim) features (NaN rows for bad files) and a per-item error message or None."""
         feats = np.full((len(items), self.dim), np.nan, np.float32)
         errors: list[str | None] = [None] * len(items)
-        todo: list[tuple[int, str, object]] = []
+        todo: list[tuple[int, str, ImageSource]] = []  # the item, not its bytes: a folder is not held in memory
         for i, item in enumerate(items):
             try:
-                key, data = keyed(item)
+                key, _ = keyed(item)
                 cached = self.get(key)
                 if cached is not None:
                     feats[i] = cached
                 else:
-                    todo.append((i, key, data))
+                    todo.append((i, key, item))
             except ImageError as exc:
                 errors[i] = str(exc)
         start, done = time.monotonic(), len(items) - len(todo)
         if progress:
             progress(done, len(items), 0.0)
         for b in range(0, len(todo), batch_size):
-            chunk, images = [], []
-            for i, key, data in todo[b : b + batch_size]:
-                try:
-                    images.append(open_image(data))
-                    chunk.append((i, key))
-                except ImageError as exc:
-                    errors[i] = str(exc)
-            if images:
-                out = self.clf.features_of_batch(to_batch(images, self.clf.input_size))
-                for (i, key), vec in zip(chunk, out):
-                    feats[i] = vec
-                    self.put(key, vec)
+            with _batch_lock:  # sessions computing the same folder take turns and share each other's results
+                chunk, images = [], []
+                for i, key, item in todo[b : b + batch_size]:
+                    cached = self.get(key)  # computed by another session meanwhile?
+                    if cached is not None:
+                        feats[i] = cached
+                        continue
+                    try:
+                        key, data = keyed(item)  # hash what is decoded: a file edited meanwhile gets its own key
+                        images.append(open_image(data))
+                        chunk.append((i, key))
+                    except ImageError as exc:
+                        errors[i] = str(exc)
+                if images:
+                    out = self.clf.features_of_batch(to_batch(images, self.clf.input_size))
+                    for (i, key), vec in zip(chunk, out):
+                        feats[i] = vec
+                        self.put(key, vec)
             done += len(todo[b : b + batch_size])
             if progress:
                 progress(done, len(items), time.monotonic() - start)
+        self.enforce_cap()
         return feats, errors

@@ -37,11 +37,14 @@ def read_bytes(src: ImageSource) -> bytes:
         return bytes(src)
     if isinstance(src, (str, Path)):
         path = Path(src)
-        if not path.is_file():
-            raise ImageError("file not found")
-        if path.stat().st_size > MAX_BYTES:
-            raise ImageError(f"file is larger than {MAX_BYTES // 2**20} MB")
-        return path.read_bytes()
+        try:
+            if not path.is_file():
+                raise ImageError("file not found")
+            if path.stat().st_size > MAX_BYTES:
+                raise ImageError(f"file is larger than {MAX_BYTES // 2**20} MB")
+            return path.read_bytes()
+        except OSError as exc:  # unreadable, name too long, removed meanwhile
+            raise ImageError(f"cannot read file ({exc.strerror or type(exc).__name__})") from None
     data = src.read()
     if hasattr(src, "seek"):
         src.seek(0)

@@ -23,6 +23,9 @@ from aiart.config import CLASS_NAMES
 from aiart.images import ImageError, ImageSource, open_image, resize_square
 from aiart.vgg_weights import CONV_LAYERS
 
+DEFAULT_INPUT_SIZE = 224  # measured: same cross-source accuracy as 256, 0.77x the compute
+DEFAULT_TAPS = CONV_LAYERS  # channel mean+std of all 13 conv layers beat any single layer or subset
+
 
 @keras.saving.register_keras_serializable(package="aiart")
 class ChannelStats(keras.layers.Layer):
@@ -51,24 +54,16 @@ def build_feature_graph(input_size: int | None, taps: Sequence[str]) -> tuple[ke
     return image, feats
 
 
-def build_feature_extractor(input_size: int | None, taps: Sequence[str]) -> keras.Model:
-    image, feats = build_feature_graph(input_size, taps)
-    model = keras.Model(image, feats, name="aiart_features")
-    set_backbone_weights(model)
-    return model
-
-
-def build_head(dim: int, hidden: int = 0, dropout: float = 0.0) -> keras.Model:
-    """features -> standardize -> [Dense(hidden, relu) -> Dropout] -> Dense(1) logit."""
+def build_head(dim: int, hidden: int = 0, dropout: float = 0.0, l2: float = 0.0) -> keras.Model:
+    """features -> standardize -> [Dense(hidden, relu)] -> Dropout -> Dense(1) logit."""
+    reg = keras.regularizers.L2(l2) if l2 else None
     inp = keras.Input((dim,), name="features")
     x = keras.layers.Normalization(name="standardize")(inp)
     if hidden:
-        x = keras.layers.Dense(hidden, activation="relu", name="hidden")(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name="dropout")(x)
-    elif dropout:
+        x = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=reg, name="hidden")(x)
+    if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
-    logit = keras.layers.Dense(1, name="logit")(x)
+    logit = keras.layers.Dense(1, kernel_regularizer=reg, name="logit")(x)
     return keras.Model(inp, logit, name="aiart_head")
 
 
@@ -76,8 +71,8 @@ def build_head(dim: int, hidden: int = 0, dropout: float = 0.0) -> keras.Model:
 class HeadInfo:
     """What the head needs to be rebuilt and trusted: saved as JSON beside `head.keras`."""
 
-    input_size: int = 224
-    taps: tuple[str, ...] = ("block5_conv3",)
+    input_size: int = DEFAULT_INPUT_SIZE
+    taps: tuple[str, ...] = DEFAULT_TAPS
     threshold: float = 0.5
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -134,6 +129,7 @@ class Classifier:
         self.model = keras.Model(image, x, name="aiart_classifier")
         set_backbone_weights(self.model)
         self.features_model = keras.Model(image, feats, name="aiart_features")
+        self.conv_layers = tuple(n for n in CONV_LAYERS if n in {layer.name for layer in self.model.layers})
         spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
         self._logits = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
         self._features = tf.function(lambda x: self.features_model(x, training=False), input_signature=[spec])
@@ -185,3 +181,9 @@ class Classifier:
     def label(self, p_ai: float) -> str:
         """A threshold on one probability, never argmax over a single output."""
         return CLASS_NAMES[0] if p_ai >= self.threshold else CLASS_NAMES[1]
+
+
+def untrained_classifier(info: HeadInfo | None = None) -> Classifier:
+    """A classifier with a fresh head: enough to compute (and cache) features before any training."""
+    info = info or HeadInfo()
+    return Classifier(build_head(feature_dim(info.taps)), info)

@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+import tensorflow as tf
+from PIL import ImageOps
 
 from aiart import metrics
 from aiart.dataset import Sample
 from aiart.features import FeatureStore, Progress
+from aiart.images import ImageError, open_image
 from aiart.model import Classifier, HeadInfo, sigmoid
-from aiart.train import TrainConfig, fit_head, fold_calibration, platt
+from aiart.train import TrainConfig, calibrated_oof, cross_source, fit_head, fold_calibration, platt
 
 
 def select(samples: Sequence[Sample], per_class: int | None, seed: int = 0) -> list[Sample]:
@@ -59,6 +62,22 @@ def default_holdout(samples: Sequence[Sample], fraction: float = 0.2, seed: int 
     return held
 
 
+def random_parts(samples: Sequence[Sample], parts: int = 5, seed: int = 0) -> tuple[list[Sample], list[str]]:
+    """Split each class that comes from a single source into `parts` random groups, so some of it
+    can be held out; returns the samples and the classes split this way (a random split, which
+    flatters a model more than a cross-source one: say so)."""
+    out, split_labels = list(samples), []
+    for label in sorted({s.label for s in samples}):
+        idx = [i for i, s in enumerate(samples) if s.label == label]
+        if len({samples[i].source for i in idx}) > 1 or len(idx) < 2:
+            continue
+        split_labels.append(label)
+        for i, k in zip(idx, np.random.default_rng(seed).permutation(len(idx)) % parts):
+            s = samples[i]
+            out[i] = Sample(s.path, s.label, f"{s.source} · random part {k + 1}")
+    return out, split_labels
+
+
 @dataclass
 class Split:
     train: list[Sample]
@@ -80,6 +99,39 @@ def features_for(store: FeatureStore, samples: Sequence[Sample], progress: Progr
     return feats[ok], y[ok], [s for s, good in zip(samples, ok) if good], bad
 
 
+def mirrored_features(
+    store: FeatureStore, samples: Sequence[Sample], progress: Progress | None = None, chunk: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of left-right mirrored copies (light augmentation).
+
+    A mirrored image is keyed by its pixels, so its features are cached like any image's: the first
+    pass computes them (twice the work of the plain pass), later sessions read them from disk.
+    Chunks bound memory: only `chunk` decoded images are held at a time.
+    """
+    feats, labels = [], []
+    for start in range(0, len(samples), chunk):
+        part, images = samples[start : start + chunk], []
+        for s in part:
+            try:
+                images.append((s, ImageOps.mirror(open_image(s.path))))
+            except ImageError:
+                continue  # already reported by the plain pass
+        sub = None if progress is None else (lambda d, _t, e, o=start: progress(o + d, len(samples), e))
+        x, errors = store.compute([img for _, img in images], sub)
+        feats.append(x[[e is None for e in errors]])
+        labels += [s.y for (s, _), e in zip(images, errors) if e is None]
+    return (np.concatenate(feats) if feats else np.zeros((0, store.dim), np.float32)), np.array(labels, int)
+
+
+def stages(progress: Progress | None, sizes: Sequence[int]) -> list[Progress | None]:
+    """One callback per consecutive stage, each reporting overall (done, total, elapsed) to `progress`."""
+    if progress is None:
+        return [None] * len(sizes)
+    total, start = sum(sizes), time.monotonic()
+    offsets = np.cumsum([0, *sizes[:-1]]).tolist()
+    return [lambda d, _t, _e, o=o: progress(o + d, total, time.monotonic() - start) for o in offsets]
+
+
 @dataclass
 class Result:
     head: keras.Model
@@ -98,14 +150,25 @@ def train_split(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     progress: Progress | None = None,
     initial: keras.Model | None = None,
+    augment: bool = False,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> Result:
-    """Features (cached), fit, Platt-calibrate on the held-out sources, report their metrics."""
+    """Features (cached), fit, Platt-calibrate on the held-out sources, report their metrics.
+
+    `augment` adds mirrored copies of the training images (never of the validation images).
+    `progress` sees one count over all feature passes: train, validation, then mirrored copies.
+    """
     start = time.monotonic()
-    x_tr, y_tr, _, _ = features_for(store, data.train, progress)
-    x_va, y_va, val_samples, _ = features_for(store, data.val, progress)
+    p_train, p_val, p_flip = stages(progress, [len(data.train), len(data.val), len(data.train) if augment else 0])
+    x_tr, y_tr, kept, _ = features_for(store, data.train, p_train)
+    x_va, y_va, val_samples, _ = features_for(store, data.val, p_val)
+    n_images = len(y_tr)
+    if augment:
+        x_fl, y_fl = mirrored_features(store, kept, p_flip)
+        x_tr, y_tr = np.concatenate([x_tr, x_fl]), np.concatenate([y_tr, y_fl])
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
-    head, history = fit_head(x_tr, y_tr, x_va, y_va, config, callbacks, initial=initial)
+    head, history = fit_head(x_tr, y_tr, x_va, y_va, config, callbacks, strategy, initial)
     val_p = np.zeros(0)
     if len(y_va) and len(set(y_va.tolist())) == 2:
         logits = clf_logits(head, x_va)
@@ -118,7 +181,8 @@ def train_split(
         taps=clf.info.taps,
         threshold=0.5,
         training={
-            "n_train": len(y_tr),
+            "n_train": n_images,
+            "mirrored_copies": len(y_tr) - n_images,
             "n_val": len(y_va),
             "holdout_sources": list(data.holdout),
             "config": config.as_dict(),
@@ -131,3 +195,52 @@ def train_split(
 
 def clf_logits(head: keras.Model, x: np.ndarray) -> np.ndarray:
     return head.predict(x.astype(np.float32), verbose=0, batch_size=512)[:, 0]
+
+
+def train_default(
+    clf: Classifier, samples: Sequence[Sample], config: TrainConfig, folds: int = 5, progress: Progress | None = None
+) -> tuple[keras.Model, HeadInfo]:
+    """The shipped model: cross-source CV for honest metrics and Platt scaling, then all data.
+
+    The final head trains for the median number of epochs that early stopping chose in the folds,
+    and the calibration fit on out-of-fold logits (sources unseen by each fold's head) is baked in.
+    """
+    x, y, kept, bad = features_for(FeatureStore(clf), samples, progress)
+    groups = [s.source for s in kept]
+    oof, fold_info = cross_source(x, y, groups, config, folds)
+    p_oof = calibrated_oof(oof, y, groups, folds)
+    per_source = {
+        src: {
+            "n": int(np.sum(m)),
+            "label": kept[int(np.flatnonzero(m)[0])].label,
+            "accuracy": float(np.mean((p_oof[m] >= 0.5) == y[m])),
+        }
+        for src in sorted(set(groups))
+        for m in [np.array(groups) == src]
+    }
+    epochs = int(np.median([f["best_epoch"] for f in fold_info]))
+    final = TrainConfig(**{**config.as_dict(), "epochs": max(epochs, 1), "patience": 10**6})
+    head, _ = fit_head(x, y, None, None, final)
+    a, b = platt(oof, y)
+    fold_calibration(head, a, b)
+    summary = metrics.summary(p_oof, y)
+    summary["raw_accuracy"] = float(np.mean((oof > 0) == y))
+    info = HeadInfo(
+        input_size=clf.input_size,
+        taps=clf.info.taps,
+        threshold=0.5,
+        training={
+            "data": "shared/data (see README model card)",
+            "n": len(y),
+            "n_ai": int(y.sum()),
+            "n_human": int(len(y) - y.sum()),
+            "sources": len(set(groups)),
+            "skipped_files": len(bad),
+            "config": final.as_dict(),
+            "validation": f"{folds}-fold cross-validation holding out whole source repositories",
+            "platt": [a, b],
+            "folds": fold_info,
+        },
+        metrics={"cross_source": summary, "per_source": per_source},
+    )
+    return head, info

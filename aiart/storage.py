@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -24,6 +26,7 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -32,11 +35,23 @@ def atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def save_head(head: keras.Model, info: HeadInfo, path: Path) -> None:
-    """`model.keras` plus `model.json` (input size, taps, threshold, training summary, metrics)."""
+    """`model.keras` plus `model.json` (input size, taps, threshold, training summary, metrics).
+
+    Each file is replaced atomically, and the JSON records the `.keras` file's hash: a save killed
+    between the two files is refused on load instead of pairing a head with another's settings.
+    """
     path = Path(path)
-    atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(info.dumps()))
-    atomic_write(path, lambda tmp: head.save(tmp))
+    clean = keras.models.clone_model(head)  # uncompiled: no optimizer state, a third of the size
+    clean.set_weights(head.get_weights())
+    atomic_write(path, lambda tmp: clean.save(tmp))
+    meta = dict(json.loads(info.dumps()), keras_sha256=file_sha256(path))
+    text = json.dumps(meta, indent=2, sort_keys=True)
+    atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text))
 
 
 def load_head_checked(path: Path | str, info: HeadInfo) -> keras.Model:
@@ -47,7 +62,10 @@ def load_head_checked(path: Path | str, info: HeadInfo) -> keras.Model:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(f"not a loadable .keras model ({first})") from None
     want = feature_dim(info.taps)
-    shape_in, shape_out = tuple(head.input_shape), tuple(head.output_shape)
+    try:
+        shape_in, shape_out = tuple(head.input_shape), tuple(head.output_shape)
+    except (AttributeError, ValueError, TypeError):  # e.g. a subclassed model without a graph
+        shape_in = shape_out = None
     if shape_in != (None, want) or shape_out != (None, 1):
         raise ModelFileError(
             f"model maps {shape_in} -> {shape_out}; an aiart head must map (None, {want}) -> (None, 1)"
@@ -58,5 +76,12 @@ def load_head_checked(path: Path | str, info: HeadInfo) -> keras.Model:
 def load_classifier(head_path: Path | str | None = None) -> Classifier:
     """The shipped default model (`weights/head.keras` + `.json`) unless another head is given."""
     head_path = Path(head_path or DEFAULT_HEAD)
-    info = HeadInfo.load(head_path.with_suffix(".json"))
+    info_path = head_path.with_suffix(".json")
+    try:
+        info = HeadInfo.load(info_path)
+        recorded = json.loads(info_path.read_text()).get("keras_sha256")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{info_path.name} is not an aiart model description ({exc!r:.120})") from None
+    if recorded and head_path.is_file() and recorded != file_sha256(head_path):
+        raise ModelFileError(f"{head_path.name} does not match {info_path.name} (interrupted save?); save it again")
     return Classifier(load_head_checked(head_path, info), info)

@@ -18,10 +18,10 @@ from aiart.model import build_head
 
 @dataclass
 class TrainConfig:
-    hidden: int = 0  # 0 = a linear (logistic) head on standardized features
-    dropout: float = 0.2
+    hidden: int = 256  # 0 = a linear (logistic) head on standardized features
+    dropout: float = 0.5
     learning_rate: float = 1e-3
-    l2: float = 1e-3
+    l2: float = 1e-2
     epochs: int = 60
     batch_size: int = 64
     patience: int = 10
@@ -52,13 +52,9 @@ def fit_head(
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        head = initial or build_head(x_train.shape[1], config.hidden, config.dropout)
+        head = initial or build_head(x_train.shape[1], config.hidden, config.dropout, config.l2)
         if initial is None:
             head.get_layer("standardize").adapt(x_train)
-        if config.l2:
-            for layer in head.layers:
-                if isinstance(layer, keras.layers.Dense):
-                    layer.kernel_regularizer = keras.regularizers.L2(config.l2)
         head.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=keras.losses.BinaryCrossentropy(from_logits=True),
@@ -80,19 +76,33 @@ def fit_head(
     return head, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
-def platt(logits: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
-    """(a, b) minimizing the log-loss of sigmoid(a * logit + b): Newton's method, 2 parameters."""
+def platt(logits: np.ndarray, y: np.ndarray, iters: int = 100) -> tuple[float, float]:
+    """(a, b) minimizing the log-loss of sigmoid(a * logit + b): damped Newton, 2 parameters.
+
+    Backtracking keeps each step a descent step, so separable or extreme logits cannot diverge.
+    """
     z, y = np.asarray(logits, float), np.asarray(y, float)
+
+    def loss(a: float, b: float) -> float:
+        t = a * z + b
+        return float(np.mean(np.logaddexp(0, t) - y * t)) + 1e-4 * a * a
+
     a, b = 1.0, 0.0
+    current = loss(a, b)
     for _ in range(iters):
-        p = 1 / (1 + np.exp(-(a * z + b)))
-        g = np.array([np.sum((p - y) * z), np.sum(p - y)])
+        p = 0.5 * (1 + np.tanh(0.5 * (a * z + b)))
         w = p * (1 - p) + 1e-9
-        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-6 * np.eye(2)
+        g = np.array([np.mean((p - y) * z) + 2e-4 * a, np.mean(p - y)])
+        h = np.array([[np.mean(w * z * z) + 2e-4, np.mean(w * z)], [np.mean(w * z), np.mean(w)]]) + 1e-9 * np.eye(2)
         step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
+        scale = 1.0
+        while scale > 1e-6 and loss(a - scale * step[0], b - scale * step[1]) > current:
+            scale /= 2
+        a, b = a - scale * step[0], b - scale * step[1]
+        new = loss(a, b)
+        if current - new < 1e-12:
             break
+        current = new
     return float(a), float(b)
 
 
@@ -123,9 +133,17 @@ def cross_source(
     folds = []
     for f, val in enumerate(group_folds(groups, k)):
         train = np.setdiff1d(np.arange(len(y)), val)
-        head, _ = fit_head(x[train], y[train], x[val], y[val], config)
+        head, history = fit_head(x[train], y[train], x[val], y[val], config)
         oof[val] = head.predict(x[val], verbose=0, batch_size=256)[:, 0]
-        folds.append({"fold": f, "n": len(val), "sources": sorted(set(np.asarray(groups)[val]))})
+        folds.append(
+            {
+                "fold": f,
+                "n": len(val),
+                "accuracy": float(np.mean((oof[val] > 0) == y[val])),
+                "best_epoch": int(np.argmin(history["val_loss"])) + 1,
+                "sources": sorted(set(np.asarray(groups)[val])),
+            }
+        )
     return oof, folds
 
 
@@ -135,5 +153,5 @@ def calibrated_oof(oof: np.ndarray, y: np.ndarray, groups: Sequence[str], k: int
     for val in group_folds(groups, k):
         rest = np.setdiff1d(np.arange(len(y)), val)
         a, b = platt(oof[rest], y[rest])
-        p[val] = 1 / (1 + np.exp(-(a * oof[val] + b)))
+        p[val] = 0.5 * (1 + np.tanh(0.5 * (a * oof[val] + b)))
     return p

@@ -52,3 +52,71 @@ def pattern_image():
     yy, xx = np.mgrid[0:48, 0:64]
     arr = np.stack([(xx * 4) % 256, (yy * 5) % 256, ((xx + yy) * 3) % 256], -1).astype(np.uint8)
     return Image.fromarray(arr, "RGB")
+
+
+SMALL_TAPS = ("block1_conv2", "block2_conv2", "block3_conv3")
+
+
+@pytest.fixture(scope="session")
+def small_classifier():
+    """A real aiart Classifier (VGG16 weights, flat graph) cut at block3 with 32x32 inputs: fast."""
+    import keras
+
+    from aiart.model import Classifier, HeadInfo, build_head, feature_dim
+
+    keras.utils.set_random_seed(3)
+    head = build_head(feature_dim(SMALL_TAPS), hidden=8)
+    head.get_layer("standardize").adapt(np.random.default_rng(0).normal(size=(16, feature_dim(SMALL_TAPS))))
+    return Classifier(head, HeadInfo(input_size=32, taps=SMALL_TAPS))
+
+
+def synthetic_art(seed: int, ai: bool, size: tuple[int, int] = (48, 40)) -> Image.Image:
+    """Smooth gradients ("AI") or noisy strokes ("human"): made here, no third-party images."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    if ai:
+        arr = np.stack([np.sin(6 * xx + seed), np.cos(5 * yy + seed), np.sin(3 * (xx + yy))], -1) * 110 + 128
+    else:
+        arr = rng.integers(0, 255, (h, w, 3)).astype(float)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
+@pytest.fixture
+def labelled_folder(tmp_path):
+    """Kaggle layout with 4 images per class, plus one broken file among the human ones."""
+    root = tmp_path / "data"
+    for label, ai in (("AI_GENERATED", True), ("NON_AI_GENERATED", False)):
+        (root / label).mkdir(parents=True)
+        for i in range(4):
+            synthetic_art(i, ai).save(root / label / f"{label.lower()}_{i}.png")
+    (root / "NON_AI_GENERATED" / "broken.jpg").write_bytes(b"not really a jpeg")
+    return root
+
+
+@pytest.fixture
+def known_folder(labelled_folder, small_classifier):
+    """`labelled_folder` whose cached predictions for `small_classifier` hold known probabilities.
+
+    P(AI): ai_generated_0..3 = 0.9, 0.3, 0.05, 0.7; non_ai_generated_0..3 = 0.1, 0.55, 0.8, 0.42;
+    broken.jpg unreadable. So the mistakes are ai_1, ai_2, human_1, human_2; the confident ones
+    ai_2 (95% sure) then human_2 (80%); the unsure ones human_1 then human_3.
+    """
+    from aiart import browse, dataset
+
+    known = {
+        "ai_generated_0.png": 0.9,
+        "ai_generated_1.png": 0.3,
+        "ai_generated_2.png": 0.05,
+        "ai_generated_3.png": 0.7,
+        "non_ai_generated_0.png": 0.1,
+        "non_ai_generated_1.png": 0.55,
+        "non_ai_generated_2.png": 0.8,
+        "non_ai_generated_3.png": 0.42,
+    }
+    samples = dataset.scan(labelled_folder)
+    p = np.array([known.get(s.path.name, np.nan) for s in samples])
+    errors = [None if s.path.name in known else "not a recognised image format" for s in samples]
+    path = browse.cache_file(small_classifier.version, browse.folder_key(samples))
+    browse.write_cache(path, samples, p, errors)
+    return labelled_folder

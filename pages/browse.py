@@ -1,0 +1,148 @@
+"""Browse: a labelled folder with the model's verdicts, its mistakes, and why (Grad-CAM)."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from aiart import browse, ui
+from aiart.config import CLASS_NAMES, GET_DATA_HINT, default_data_dir
+from aiart.dataset import DatasetError
+from aiart.features import content_hash
+
+PER_PAGE = 20
+TILE_WIDTH = 168  # three tiles per row even beside the sidebar on a 1024 px projector
+SHORT = {"AI_GENERATED": "AI", "NON_AI_GENERATED": "human"}
+
+st.title(":material/photo_library: Browse the dataset")
+st.caption(
+    "Every labelled image of a folder with the model's verdict: how good the model is, where it goes "
+    "wrong, and why (click Explain under any image)."
+)
+
+default = default_data_dir()
+folder = st.text_input(
+    "Dataset folder",
+    value=str(default) if default else "",
+    key="data-dir",
+    placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
+).strip()
+if not folder:
+    st.info(GET_DATA_HINT, icon=":material/folder_off:")
+    st.page_link("pages/classify.py", label="Classify your own images instead", icon=":material/image_search:")
+    st.stop()
+
+clf = ui.require_classifier()
+root = Path(folder).expanduser()
+try:
+    records = ui.folder_records(clf, root)
+except DatasetError as exc:
+    st.error(ui.escape_md(str(exc)), icon=":material/folder_off:")
+    st.stop()
+
+kind = st.segmented_control(
+    "Show", list(browse.FILTERS), format_func=browse.FILTERS.get, default="all", required=True, key="filter"
+)
+source_col, sort_col, rescan_col = st.columns([4, 3, 2], vertical_alignment="bottom")
+source = source_col.selectbox(
+    "Source",
+    [None, *browse.sources(records)],
+    format_func=lambda s: "All sources" if s is None else s,
+    key="source",
+)
+sort = sort_col.selectbox(
+    "Order", [None, *browse.SORTS], format_func=lambda s: browse.SORTS.get(s, "Filter's order"), key="sort"
+)
+rescan_col.button(
+    "Rescan",
+    icon=":material/refresh:",
+    key="rescan",
+    on_click=ui.forget_folder,
+    help="Look for added or changed files.",
+)
+
+
+def show_metrics(scoped: list[browse.Record]) -> None:
+    """Accuracy, ECE, confusion matrix, per-class scores and the reliability diagram of `scoped`."""
+    s = browse.summary(scoped, clf.threshold)
+    where = f"source {ui.escape_md(source)}" if source else "this folder"
+    st.subheader(f"How good is the model on {where}?")
+    if s["n"] == 0:
+        st.warning("None of these images could be read, so there is nothing to measure.")
+        return
+    a, b, c, d = st.columns(4)
+    a.metric("Images scored", s["n"], help=f"{s['unreadable']} file(s) could not be read" if s["unreadable"] else None)
+    b.metric("Accuracy", f"{s['accuracy']:.1%}")
+    c.metric("Balanced accuracy", f"{s['balanced_accuracy']:.1%}", help="Mean of the two classes' recall.")
+    d.metric("ECE", f"{s['ece']:.3f}", help="Expected calibration error: 0 means P(AI) can be taken literally.")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Confusion matrix** (rows: true label)")
+        names = [ui.PRETTY[c] for c in CLASS_NAMES]
+        st.table(pd.DataFrame(s["confusion"], index=names, columns=[f"said {SHORT[c]}" for c in CLASS_NAMES]))
+        st.markdown("**Per class**")
+        per_class = {
+            ui.PRETTY[c]: {k: f"{v:.2f}" if k != "support" else str(v) for k, v in m.items()}
+            for c, m in s["per_class"].items()
+        }
+        st.table(pd.DataFrame(per_class).rename(index={"f1": "F1"}))
+    with right:
+        scored = [r for r in scoped if r.p_ai is not None]
+        p = [r.p_ai for r in scored]
+        y = [int(r.label == CLASS_NAMES[0]) for r in scored]
+        st.pyplot(browse.reliability_figure(p, y), width="stretch")
+
+
+@st.dialog("Why this verdict?", width="large")
+def explain_dialog(rec: browse.Record) -> None:
+    try:
+        name = str(Path(rec.path).relative_to(root))
+    except ValueError:
+        name = Path(rec.path).name
+    item = ui.item_from_path(rec.path, name, truth=rec.label)
+    if item.image is None:
+        ui.error_card(item)
+        return
+    ui.explanation_card(item, clf, ui.probabilities(clf, [item])[item.digest])
+    st.caption(f"Source: {ui.escape_md(rec.source)}")
+
+
+def tile(rec: browse.Record) -> None:
+    """Thumbnail (loaded only for the page on screen), verdict, and a button opening its explanation."""
+    tid = content_hash(rec.path.encode())[:12]
+    with st.container(border=True, width=TILE_WIDTH, key=f"tile-{tid}"):
+        picture = None if rec.error else ui.tile(rec.path, ui.mtime(rec.path))
+        if picture is None:
+            st.error(ui.escape_md(rec.error or "could not read this file"), icon=":material/broken_image:")
+        else:
+            st.image(picture, width="stretch")
+        if rec.p_ai is not None:
+            mark = ":green[✓ right]" if rec.correct else f":red[✗ said {SHORT[rec.predicted]}]"
+            st.markdown(f"P(AI) **{rec.p_ai:.0%}**  \n{mark}")
+        st.caption(ui.escape_md(Path(rec.path).name))
+        if picture is not None and st.button("Explain", key=f"explain-{tid}", width="stretch"):
+            explain_dialog(rec)
+
+
+def grid(rows: list[browse.Record], cls: str) -> None:
+    if not rows:
+        st.info(f"No {ui.PRETTY[cls]} images match this filter.")
+        return
+    _, pages = browse.paginate(rows, 1, PER_PAGE)
+    page = st.pagination(pages, key=f"page-{cls}") if pages > 1 else 1
+    shown, _ = browse.paginate(rows, page, PER_PAGE)
+    first = (page - 1) * PER_PAGE + 1
+    st.caption(f"Images {first}–{first + len(shown) - 1} of {len(rows)}")
+    with st.container(horizontal=True, gap="small", key=f"grid-{cls}"):
+        for rec in shown:
+            tile(rec)
+
+
+show_metrics(browse.select(records, "all", source))
+selected = browse.select(records, kind, source, sort)
+st.subheader(f"{browse.FILTERS[kind]}: {len(selected)} image(s)")
+by_class = {cls: [r for r in selected if r.label == cls] for cls in CLASS_NAMES}
+tabs = st.tabs([f"Labelled {ui.PRETTY[cls]} · {len(rows)}" for cls, rows in by_class.items()], key="class-tabs")
+for tab, (cls, rows) in zip(tabs, by_class.items()):
+    with tab:
+        grid(rows, cls)

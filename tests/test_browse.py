@@ -1,0 +1,179 @@
+"""aiart/browse.py: filters, sorting, paging, metrics, the predictions disk cache, and `aiart browse`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aiart import browse
+from aiart.dataset import Sample
+from aiart.images import ImageError
+
+AI, HUMAN = "AI_GENERATED", "NON_AI_GENERATED"
+
+
+@pytest.fixture
+def records() -> list[browse.Record]:
+    """Known probabilities: a0 right, a1 wrong (70% sure), a2 wrong (95%), h0 right, h1 wrong and unsure,
+    h2 wrong (80%), h3 right and unsure, bad unreadable."""
+    rows = [
+        ("a0", AI, "s1", 0.9),
+        ("a1", AI, "s1", 0.3),
+        ("a2", AI, "s1", 0.05),
+        ("h0", HUMAN, "s2", 0.1),
+        ("h1", HUMAN, "s2", 0.55),
+        ("h2", HUMAN, "s2", 0.8),
+        ("h3", HUMAN, "s3", 0.42),
+        ("bad", HUMAN, "s3", np.nan),
+    ]
+    samples = [Sample(Path(name), label, source) for name, label, source, _ in rows]
+    p = np.array([r[3] for r in rows])
+    errors = [None] * 7 + ["not a recognised image format"]
+    return browse.make_records(samples, p, errors, threshold=0.5)
+
+
+def names(rows: list[browse.Record]) -> list[str]:
+    return [r.path for r in rows]
+
+
+def test_records_carry_verdicts(records):
+    a1 = records[1]
+    assert (a1.predicted, a1.correct, a1.error) == (HUMAN, False, None)
+    assert a1.confidence == pytest.approx(0.7)
+    bad = records[-1]
+    assert (bad.p_ai, bad.predicted, bad.correct, bad.confidence) == (None, None, None, None)
+    assert bad.error == "not a recognised image format"
+    assert set(a1.to_dict()) == {"path", "label", "source", "p_ai", "predicted", "correct", "error"}
+
+
+def test_filters_return_the_right_files(records):
+    assert names(browse.select(records)) == ["a0", "a1", "a2", "h0", "h1", "h2", "h3", "bad"]
+    assert names(browse.select(records, "mistakes")) == ["a1", "a2", "h1", "h2"]
+    assert names(browse.select(records, "confident-mistakes")) == ["a2", "h2"]  # most confident first
+    assert names(browse.select(records, "unsure")) == ["h1", "h3"]  # nearest 0.5 first
+    assert names(browse.select(records, "all", source="s2")) == ["h0", "h1", "h2"]
+    assert names(browse.select(records, "mistakes", source="s2")) == ["h1", "h2"]
+    assert browse.select(records, "mistakes", source="nowhere") == []
+
+
+def test_sort_by_p_ai_puts_unreadable_last(records):
+    assert names(browse.select(records, sort="-p_ai")) == ["a0", "h2", "h1", "h3", "a1", "h0", "a2", "bad"]
+    assert names(browse.select(records, sort="p_ai")) == ["a2", "h0", "a1", "h3", "h1", "h2", "a0", "bad"]
+    assert names(browse.select(records, "confident-mistakes", sort="p_ai")) == ["a2", "h2"]
+
+
+def test_unknown_filter_or_sort_is_refused(records):
+    with pytest.raises(ValueError, match="unknown filter"):
+        browse.select(records, "wrong")
+    with pytest.raises(ValueError, match="unknown sort"):
+        browse.select(records, sort="name")
+
+
+def test_sources_and_paging(records):
+    assert browse.sources(records) == ["s1", "s2", "s3"]
+    rows = list(range(45))
+    assert browse.paginate(rows, 1, 20) == (list(range(20)), 3)
+    assert browse.paginate(rows, 3, 20) == (list(range(40, 45)), 3)
+    assert browse.paginate(rows, 9, 20) == (list(range(40, 45)), 3)  # clamped
+    assert browse.paginate(rows, 0, 20)[0] == list(range(20))
+    assert browse.paginate([], 1, 20) == ([], 1)
+
+
+def test_summary_counts_readable_files_only(records):
+    s = browse.summary(records)
+    assert s["n"] == 7 and s["unreadable"] == 1
+    assert s["accuracy"] == pytest.approx(3 / 7)  # a0, h0, h3
+    assert s["confusion"] == [[1, 2], [2, 2]]  # rows true AI/human, cols predicted AI/human
+    assert s["per_class"][AI]["recall"] == pytest.approx(1 / 3)
+
+
+def test_reliability_figure_shows_ece(records):
+    scored = [r for r in records if r.p_ai is not None]
+    p = np.array([r.p_ai for r in scored])
+    y = np.array([r.label == AI for r in scored], int)
+    fig = browse.reliability_figure(p, y)
+    title = fig.axes[0].get_title()
+    assert title.startswith("Reliability (ECE = ") and f"{browse.metrics.ece(p, y):.3f}" in title
+
+
+def test_tile_is_square_and_unstretched(labelled_folder):
+    tile = browse.tile_image(labelled_folder / "AI_GENERATED" / "ai_generated_0.png", 64)
+    assert tile.shape == (64, 64, 3)
+    # the 48x40 (h x w) image is letterboxed left and right with the background colour
+    assert tuple(tile[32, 0]) == (243, 240, 250) and tuple(tile[0, 32]) != (243, 240, 250)
+    with pytest.raises(ImageError):
+        browse.tile_image(labelled_folder / "NON_AI_GENERATED" / "broken.jpg")
+
+
+def test_predictions_are_computed_once_then_read_from_disk(labelled_folder, small_classifier, monkeypatch):
+    calls = []
+    first = browse.predictions(small_classifier, labelled_folder, progress=lambda *a: calls.append(a))
+    assert calls and calls[-1][:2] == (9, 9)
+    assert len(first) == 9 and sum(r.error is not None for r in first) == 1
+    good = [r for r in first if r.p_ai is not None]
+    expected = small_classifier.predict([Path(r.path) for r in good])
+    np.testing.assert_allclose([r.p_ai for r in good], expected, atol=1e-4)
+
+    import aiart.evaluate
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("predictions were recomputed although the folder did not change")
+
+    monkeypatch.setattr(aiart.evaluate, "predict_folder", must_not_run)
+    assert browse.predictions(small_classifier, labelled_folder) == first
+
+    changed = labelled_folder / "AI_GENERATED" / "ai_generated_0.png"
+    os.utime(changed, ns=(0, changed.stat().st_mtime_ns + 10**9))
+    with pytest.raises(AssertionError, match="recomputed"):
+        browse.predictions(small_classifier, labelled_folder)
+
+
+def test_damaged_cache_is_recomputed(labelled_folder, small_classifier):
+    first = browse.predictions(small_classifier, labelled_folder)
+    caches = list((browse.cache_dir() / "predictions" / small_classifier.version).glob("*.json"))
+    for path in caches:
+        path.write_text("{not json")
+    assert browse.predictions(small_classifier, labelled_folder) == first
+
+
+def test_cli_browse_json(known_folder, small_classifier, tmp_path, capsys):
+    from aiart.cli import main
+    from aiart.storage import save_head
+
+    head = tmp_path / "head.keras"
+    save_head(small_classifier.head, small_classifier.info, head)
+    args = ["--model", str(head), "browse", str(known_folder), "--json"]
+
+    assert main([*args, "--filter", "confident-mistakes"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [Path(r["path"]).name for r in out["records"]] == ["ai_generated_2.png", "non_ai_generated_2.png"]
+    first = out["records"][0]
+    assert first == {
+        "path": str(known_folder / "AI_GENERATED" / "ai_generated_2.png"),
+        "label": AI,
+        "source": "ai_generated/(folder)",
+        "p_ai": 0.05,
+        "predicted": HUMAN,
+        "correct": False,
+        "error": None,
+    }
+    summary = out["summary"]
+    assert (summary["n"], summary["unreadable"], summary["matched"]) == (8, 1, 2)
+    assert summary["accuracy"] == pytest.approx(0.5)
+
+    assert main([*args, "--sort=-p_ai", "--limit", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["p_ai"] for r in out["records"]] == [0.9, 0.8, 0.7]
+    assert out["summary"]["matched"] == 9
+
+    assert main([*args, "--filter", "all", "--source", "non_ai_generated/(folder)"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["records"]) == 5 and out["records"][0]["error"] == "not a recognised image format"
+    assert out["summary"]["n"] == 4
+
+    assert main([*args, "--source", "nowhere"]) == 2
+    assert "unknown source 'nowhere'" in capsys.readouterr().err

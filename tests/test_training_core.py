@@ -1,0 +1,75 @@
+"""Training pieces: source-held-out folds, Platt scaling, the recipe's selection and split."""
+
+import numpy as np
+
+from aiart.dataset import Sample
+from aiart.recipe import default_holdout, select, split
+from aiart.train import TrainConfig, fit_head, fold_calibration, group_folds, platt
+
+
+def test_group_folds_hold_out_whole_groups():
+    groups = ["a"] * 10 + ["b"] * 5 + ["c"] * 5 + ["d"] * 3 + ["e"] * 2
+    folds = group_folds(groups, k=3)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(groups)))
+    for f in folds:
+        inside = {groups[i] for i in f}
+        outside = {g for j, g in enumerate(groups) if j not in set(f)}
+        assert not inside & outside
+
+
+def test_platt_recovers_a_known_scaling():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, 5000)
+    y = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(int)
+    a, b = platt(z, y)
+    assert abs(a - 0.5) < 0.08 and abs(b + 1.0) < 0.15
+
+
+def test_platt_survives_separable_logits():
+    z = np.array([-50.0, -40, 40, 50])
+    a, b = platt(z, np.array([0, 0, 1, 1]))
+    assert np.isfinite(a) and np.isfinite(b) and a > 0
+
+
+def test_fit_head_learns_and_calibration_folds_into_the_logit():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 6)).astype(np.float32)
+    y = (x[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int)
+    head, history = fit_head(
+        x[:150], y[:150], x[150:], y[150:], TrainConfig(hidden=8, epochs=40, dropout=0.0, learning_rate=1e-2, l2=0.0)
+    )
+    assert history["val_accuracy"][-1] > 0.8 or max(history["val_accuracy"]) > 0.8
+    before = head.predict(x, verbose=0)[:, 0]
+    fold_calibration(head, 2.0, -0.5)
+    np.testing.assert_allclose(head.predict(x, verbose=0)[:, 0], 2.0 * before - 0.5, rtol=1e-4, atol=1e-4)
+
+
+def samples():
+    out = []
+    for src, label, n in (
+        ("s1", "AI_GENERATED", 30),
+        ("s2", "AI_GENERATED", 10),
+        ("s3", "AI_GENERATED", 8),
+        ("h1", "NON_AI_GENERATED", 40),
+        ("h2", "NON_AI_GENERATED", 12),
+        ("h3", "NON_AI_GENERATED", 5),
+    ):
+        out += [Sample(f"{src}/{i}.jpg", label, src) for i in range(n)]
+    return out
+
+
+def test_select_balances_classes_across_sources():
+    chosen = select(samples(), per_class=12)
+    assert sum(s.label == "AI_GENERATED" for s in chosen) == 12
+    assert sum(s.label == "NON_AI_GENERATED" for s in chosen) == 12
+    assert {s.source for s in chosen} == {"s1", "s2", "s3", "h1", "h2", "h3"}
+
+
+def test_default_split_holds_out_whole_sources_of_both_classes():
+    data = split(samples())
+    held = set(data.holdout)
+    assert held and {s.source for s in data.val} == held
+    assert not held & {s.source for s in data.train}
+    assert {s.label for s in data.val} == {"AI_GENERATED", "NON_AI_GENERATED"}
+    assert {s.label for s in data.train} == {"AI_GENERATED", "NON_AI_GENERATED"}
+    assert default_holdout(samples()) == default_holdout(samples())

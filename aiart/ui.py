@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,12 +16,26 @@ from aiart.config import CLASS_NAMES, DEFAULT_HEAD
 from aiart.model import Classifier
 
 
+def settle_heap() -> None:
+    """Keep long-lived objects (TensorFlow, Keras, VGG16) out of every later garbage collection.
+
+    After each script *and fragment* run Streamlit calls `gc.collect(2)` and `keras.backend.clear_session()`
+    (a second full collection). With TensorFlow loaded each takes about 0.5-1 s holding the GIL, which
+    stalls every session and any background training (measured: epochs 10x slower while the Train
+    page redraws its curves each second). Frozen objects are skipped: both then take microseconds.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
 def default_classifier() -> Classifier:
     """One model per process, shared by every page and session (inference is thread-safe)."""
     from aiart.storage import load_classifier
 
-    return load_classifier(DEFAULT_HEAD)
+    clf = load_classifier(DEFAULT_HEAD)
+    settle_heap()
+    return clf
 
 
 def get_classifier() -> Classifier:
@@ -311,6 +326,12 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                     icon=":material/download:",
                     key=f"png-{k}-{target}",
                 )
+            with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
+                from aiart.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
+
+                faithfulness_panel(clf, item.image, layer, method)
+                sanity_panel(clf, item.image, layer, method)
+                robustness_panel(clf, item.image)
 
 
 # -- Browse -------------------------------------------------------------------------------------

@@ -37,6 +37,19 @@ def balanced_weights(y: np.ndarray) -> dict[int, float]:
     return {c: float(len(y) / (2 * max(n, 1))) for c, n in enumerate(counts)}
 
 
+def adapt_standardize(head: keras.Model, x: np.ndarray, floor: float = 1e-4) -> None:
+    """Fit the standardization, with a variance floor relative to the median channel.
+
+    A channel that is constant on a small training set (a dead ReLU on 12 class photos) would
+    otherwise be divided by ~0 and blow up on the first validation image where it fires.
+    """
+    layer = head.get_layer("standardize")
+    layer.adapt(x)
+    mean, var, count = layer.get_weights()
+    layer.set_weights([mean, np.maximum(var, floor * float(np.median(var)) + 1e-6), count])
+    layer.finalize_state()  # Normalization caches mean/variance tensors; refresh them
+
+
 def fit_head(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -54,7 +67,7 @@ def fit_head(
     with strategy.scope():
         head = initial or build_head(x_train.shape[1], config.hidden, config.dropout, config.l2)
         if initial is None:
-            head.get_layer("standardize").adapt(x_train)
+            adapt_standardize(head, x_train)
         head.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=keras.losses.BinaryCrossentropy(from_logits=True),

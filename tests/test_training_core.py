@@ -73,3 +73,16 @@ def test_default_split_holds_out_whole_sources_of_both_classes():
     assert {s.label for s in data.val} == {"AI_GENERATED", "NON_AI_GENERATED"}
     assert {s.label for s in data.train} == {"AI_GENERATED", "NON_AI_GENERATED"}
     assert default_holdout(samples()) == default_holdout(samples())
+
+
+def test_constant_training_channel_does_not_blow_up_validation():
+    from aiart.model import build_head
+    from aiart.train import adapt_standardize
+
+    x = np.random.default_rng(0).normal(10, 3, size=(12, 5)).astype(np.float32)
+    x[:, 2] = 0.0  # a dead channel on the training set
+    head = build_head(5)
+    adapt_standardize(head, x)
+    probe = np.array([[10, 10, 5.0, 10, 10]], np.float32)
+    standardized = head.get_layer("standardize")(probe).numpy()
+    assert np.abs(standardized).max() < 1e3

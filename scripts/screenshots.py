@@ -1,0 +1,157 @@
+"""Regenerate the README screenshots (docs/img/*.png) from the real app in Debian's chromium.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/img]
+
+Starts `streamlit run` on a free port with AIART_DATA pointing to a temp folder of paintings drawn
+by code (`tests/browser_util.painting`) and a temp AIART_CACHE, so the pictures never show
+third-party images. Needs /usr/bin/chromium, the default head in weights/, and an emoji font
+(Debian: fonts-noto-color-emoji) or the sidebar's page icons show as empty boxes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.browser_util import (
+    CHROMIUM,
+    ROOT,
+    exceptions,
+    launch,
+    log_tail,
+    make_dataset,
+    painting,
+    png,
+    streamlit_server,
+    upload,
+    wait_idle,
+)
+
+VIEWPORT = {"width": 1366, "height": 900}
+LONG = 300_000  # ms: first model load, first features, a training session on a busy machine
+METRIC = '[data-testid="stMetric"]'
+
+
+def scroll_to(page, locator, offset: int = 70) -> None:
+    """Put `locator` at the top of Streamlit's scrolling main area, just below the header."""
+    locator.first.evaluate(
+        """(el, offset) => {
+            let box = el.parentElement;
+            while (box && !['auto', 'scroll'].includes(getComputedStyle(box).overflowY)) box = box.parentElement;
+            (box || document.scrollingElement).scrollBy(0, el.getBoundingClientRect().top - offset);
+        }""",
+        offset,
+    )
+    page.wait_for_timeout(400)
+
+
+def settle(page) -> None:
+    """Idle app, every picture loaded, no hover effects, then a moment for transitions to finish."""
+    wait_idle(page, LONG / 1000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)", timeout=LONG
+    )
+    page.mouse.move(5, VIEWPORT["height"] - 5)
+    page.wait_for_timeout(800)
+    if shown := exceptions(page):
+        raise RuntimeError(f"the app shows an exception: {shown}")
+
+
+def nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click(timeout=LONG)
+
+
+def classify(page, out: Path) -> None:
+    """A batch of two with its results table, and the first card explaining both classes."""
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=LONG)
+    files = [
+        ("dream-valley.png", png(painting(3, True, (480, 360)))),
+        ("swirling-fields.png", png(painting(61, False, (480, 360)))),
+    ]
+    upload(page, files)
+    page.locator(METRIC).nth(len(files) - 1).wait_for(timeout=LONG)
+    settle(page)
+    card = page.locator('[class*="st-key-card-"]', has=page.get_by_text(files[0][0], exact=True))
+    card.get_by_role("radio", name="Both").click()
+    card.locator('[data-testid="stImage"]', has_text="What looks AI").wait_for(timeout=LONG)
+    settle(page)
+    scroll_to(page, page.locator('[data-testid="stDataFrame"]'), offset=84)
+    settle(page)
+    page.screenshot(path=out / "classify.png")
+
+
+def browse(page, out: Path) -> None:
+    """Scores on the folder (metrics, confusion matrix, reliability) above the first row of tiles."""
+    nav(page, "Browse")
+    page.locator('[class*="st-key-tile-"]').first.wait_for(timeout=LONG)
+    settle(page)
+    scroll_to(page, page.get_by_role("heading", name="How good is the model"))
+    settle(page)
+    page.screenshot(path=out / "browse.png")
+
+
+def train(page, out: Path) -> None:
+    """A short session on the synthetic folder: curves, and the comparison with the default model."""
+    nav(page, "Train")
+    go = page.locator(".st-key-train-go button")
+    go.wait_for(timeout=LONG)
+    settle(page)
+    go.click()
+    page.get_by_role("heading", name="3. Training").wait_for(timeout=60_000)
+    page.get_by_text("Kept the weights of epoch").wait_for(timeout=LONG)
+    settle(page)
+    scroll_to(page, page.get_by_role("heading", name="3. Training"))
+    settle(page)
+    page.screenshot(path=out / "train.png")
+
+
+SHOTS = {"classify": classify, "browse": browse, "train": train}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="where the PNGs go")
+    parser.add_argument("--per-source", type=int, default=6, help="images per source (2 sources per class)")
+    parser.add_argument("--only", nargs="+", choices=list(SHOTS), default=list(SHOTS), help="which screenshots")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
+    fonts = shutil.which("fc-list") and subprocess.run(["fc-list"], capture_output=True, text=True).stdout
+    if fonts and "emoji" not in fonts.lower():
+        print("warning: no emoji font (fonts-noto-color-emoji): page icons will show as boxes", file=sys.stderr)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="aiart-shots-") as tmp:
+        tmp = Path(tmp)
+        data = make_dataset(tmp / "data", per_source=args.per_source)
+        with streamlit_server(data, tmp / "cache", tmp / "streamlit.log") as url, sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(url)
+            t0 = time.monotonic()
+            for name in args.only:
+                try:
+                    SHOTS[name](page, args.out)
+                except Exception:
+                    failure = Path(tempfile.gettempdir()) / f"aiart-screenshots-{name}-failure.png"
+                    page.screenshot(path=failure)
+                    print(log_tail(tmp / "streamlit.log"), file=sys.stderr)
+                    print(f"{name} failed; the page then: {failure}", file=sys.stderr)
+                    raise
+                print(f"{name}.png after {time.monotonic() - t0:.0f} s")
+            browser.close()
+    print(f"screenshots in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

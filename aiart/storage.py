@@ -59,7 +59,8 @@ def load_head_checked(path: Path | str, info: HeadInfo) -> keras.Model:
     try:
         head = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file; all mean "not a model"
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip()
+        first = text.splitlines()[0].split(". ")[0][:200] if text else type(exc).__name__  # first sentence
         raise ModelFileError(f"not a loadable .keras model ({first})") from None
     want = feature_dim(info.taps)
     try:

@@ -1,0 +1,239 @@
+"""Classroom: one image big on the projector; the class guesses first, then the model's verdict and heatmap.
+
+The verdict stays hidden until the class has committed to a guess, so students reason from the
+picture, not from the machine. A running score (this browser session) pits the class against
+the model wherever the right answer is known: dataset images carry their label, and for uploads
+the presenter can set it. Pictures drawn by code have no right answer; they count for agreement.
+"""
+
+import random
+from dataclasses import dataclass, field
+
+import streamlit as st
+from PIL import Image
+
+from aiart import ui
+from aiart.cam.overlay import overlay
+from aiart.config import CLASS_NAMES, default_data_dir
+from aiart.dataset import DatasetError, Sample, scan
+
+AI, HUMAN = CLASS_NAMES
+SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}
+PROJECTOR_CSS = """
+<style>
+h1 { font-size: 3.2rem !important; }
+.st-key-classroom-verdict h2 { font-size: 2.6rem !important; }
+.st-key-classroom-verdict h3 { font-size: 2rem !important; }
+.st-key-classroom-buttons button { min-height: 4rem; padding: 0.5rem 2rem; }
+.st-key-classroom-buttons button p { font-size: 1.7rem !important; font-weight: 600; }
+.st-key-classroom-score [data-testid="stMetricValue"] { font-size: 3.4rem; }
+.st-key-classroom-score [data-testid="stMetricLabel"] p { font-size: 1.4rem; }
+.st-key-classroom-images [data-testid="stCaptionContainer"] p { font-size: 1.3rem; }
+</style>
+"""
+
+
+@dataclass
+class Score:
+    rounds: int = 0  # revealed rounds
+    known: int = 0  # ... of which the right answer was known
+    class_right: int = 0
+    model_right: int = 0
+    agreed: int = 0  # class and model gave the same answer
+
+    def add(self, guess: str, verdict: str, truth: str | None) -> None:
+        self.rounds += 1
+        self.agreed += guess == verdict
+        if truth:
+            self.known += 1
+            self.class_right += guess == truth
+            self.model_right += verdict == truth
+
+
+@dataclass
+class Round:
+    number: int = 0
+    item: ui.Item | None = None
+    guess: str | None = None
+    p_ai: float | None = None  # set when revealed
+    answer: str | None = None  # the right answer, if known, fixed when revealed
+    problems: list[str] = field(default_factory=list)
+
+
+@st.cache_data(ttl=600, show_spinner="Reading the dataset folder...")
+def dataset_samples(root: str) -> list[Sample]:
+    return scan(root)
+
+
+def state() -> tuple[Round, Score]:
+    ss = st.session_state
+    return ss.setdefault("classroom_round", Round()), ss.setdefault("classroom_score", Score())
+
+
+def available_sources() -> list[str]:
+    root = default_data_dir()
+    return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
+
+
+def draw(source: str) -> tuple[ui.Item | None, list[str]]:
+    """The next readable image of `source` (None if it has none) and the files that had to be skipped."""
+    problems: list[str] = []
+    position = st.session_state.setdefault("classroom_position", {})
+    if source == "samples":
+        samples = list(ui.sample_images().values())
+        position[source] = position.get(source, -1) + 1
+        return samples[position[source] % len(samples)], problems
+    if source == "uploads":
+        files = st.session_state.get("classroom_uploads") or []
+        for _ in files:  # in upload order, skipping the unreadable ones
+            position[source] = position.get(source, -1) + 1
+            f = files[position[source] % len(files)]
+            item = ui.item_from_bytes(f.name, f.getvalue())
+            if item.image is not None:
+                return item, problems
+            problems.append(f"{f.name}: {item.error}")
+        return None, problems
+    try:
+        samples = dataset_samples(str(default_data_dir()))
+    except DatasetError as exc:
+        return None, [str(exc)]
+    rng = st.session_state.setdefault("classroom_rng", random.Random())
+    for _ in range(5):  # a broken file is skipped; several in a row are reported
+        s = rng.choice(samples)
+        item = ui.item_from_path(s.path, s.path.name, s.label)
+        if item.image is not None:
+            return item, problems
+        problems.append(f"{s.path.name}: {item.error}")
+    return None, problems
+
+
+def next_image() -> None:
+    rnd, _ = state()
+    item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
+    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems)
+    st.session_state.pop("classroom_answer", None)
+
+
+def new_uploads() -> None:
+    st.session_state.setdefault("classroom_position", {}).pop("uploads", None)
+    next_image()
+
+
+def set_guess(label: str) -> None:
+    state()[0].guess = label
+
+
+def reveal(clf) -> None:
+    """Score once, at the click: the model's verdict against the class's guess (and the truth, if known)."""
+    rnd, score = state()
+    if rnd.guess is None or rnd.p_ai is not None:
+        return
+    rnd.p_ai = float(clf.predict([Image.fromarray(rnd.item.image)])[0])
+    rnd.answer = rnd.item.truth or st.session_state.get("classroom_answer")
+    score.add(rnd.guess, clf.label(rnd.p_ai), rnd.answer)
+
+
+def reset_score() -> None:
+    st.session_state["classroom_score"] = Score()
+
+
+st.html(PROJECTOR_CSS)
+st.title(":material/co_present: Classroom")
+clf = ui.require_classifier()
+
+with st.sidebar:
+    st.subheader("Presenter")
+    sources = available_sources()
+    st.radio("Images from", sources, format_func=SOURCES.get, key="classroom_source", on_change=next_image)
+    if st.session_state["classroom_source"] == "uploads":
+        st.file_uploader(
+            "Images for the class",
+            type=ui.IMAGE_TYPES,
+            accept_multiple_files=True,
+            key="classroom_uploads",
+            on_change=new_uploads,
+        )
+    st.button("Reset the score", icon=":material/restart_alt:", on_click=reset_score, key="classroom-reset")
+
+rnd, score = state()
+if rnd.item is None and not rnd.problems:
+    next_image()
+    rnd, score = state()
+
+with st.container(horizontal=True, key="classroom-score"):
+    st.metric("Class", f"{score.class_right} / {score.known}", border=True)
+    st.metric("Model", f"{score.model_right} / {score.known}", border=True)
+    st.metric("Class agreed with the model", f"{score.agreed} / {score.rounds}", border=True)
+
+for problem in rnd.problems:
+    st.warning(f"Skipped {ui.escape_md(problem)}", icon=":material/broken_image:")
+if rnd.item is None:
+    st.info(
+        "Upload images in the sidebar (the class will see them one at a time), or pick another source.",
+        icon=":material/upload:",
+    )
+    st.button("Next image", icon=":material/skip_next:", on_click=next_image, key="classroom-next")
+    st.stop()
+
+item = rnd.item
+if rnd.p_ai is None:
+    st.subheader(f"Image {rnd.number}: AI-generated or made by a human?")
+    picture, controls = st.columns([5, 2], gap="medium")
+    picture.image(ui.fit(item.image, (1000, 520)), width="content")
+    if item.truth is None and st.session_state["classroom_source"] == "uploads":
+        st.sidebar.radio(
+            "Right answer (for the score)",
+            [AI, HUMAN],
+            format_func=ui.PRETTY.get,
+            index=None,
+            key="classroom_answer",
+            help="Set it if you know where this image comes from; leave it empty otherwise.",
+        )
+    with controls.container(key="classroom-buttons"):
+        for label, text in ((AI, "Class says AI"), (HUMAN, "Class says human")):
+            st.button(
+                text,
+                key=f"classroom-guess-{label}",
+                type="primary" if rnd.guess == label else "secondary",
+                on_click=set_guess,
+                args=(label,),
+                width="stretch",
+            )
+        st.button(
+            "Reveal",
+            key="classroom-reveal",
+            icon=":material/visibility:",
+            disabled=rnd.guess is None,
+            on_click=reveal,
+            args=(clf,),
+            help="First let the class decide." if rnd.guess is None else None,
+            width="stretch",
+        )
+    st.stop()
+
+label, answer = clf.label(rnd.p_ai), rnd.answer
+verdict, controls = st.columns([4, 1], gap="medium", vertical_alignment="center")
+with verdict.container(key="classroom-verdict"):
+    st.markdown(f"## The model says: {ui.PRETTY[label]} · P(AI) = {rnd.p_ai:.0%}")
+    line = f"### The class said: {ui.PRETTY[rnd.guess]}"
+    if answer:
+        line += f" · the answer: {ui.PRETTY[answer]}"
+        line += f" · class {'✅' if rnd.guess == answer else '❌'} · model {'✅' if label == answer else '❌'}"
+    st.markdown(line)
+with controls.container(key="classroom-buttons"):
+    st.button(
+        "Next image",
+        icon=":material/skip_next:",
+        on_click=next_image,
+        key="classroom-next",
+        type="primary",
+        width="stretch",
+    )
+exp = ui.explanation(clf, item, ui.default_layer(clf), "gradcam", label)
+# Captions as text below, not `st.image(caption=...)`: a caption wider than a portrait image stretches it.
+with st.container(key="classroom-images"):
+    left, right = st.columns(2, gap="medium")
+    left.image(ui.fit(item.image, (900, 480)), width="content")
+    left.caption("The image")
+    right.image(ui.fit(overlay(exp.image, exp.heatmap, 0.45), (900, 480)), width="content")
+    right.caption(f"{ui.LOOKS[label]} to the model (Grad-CAM: red = strongest)")

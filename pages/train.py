@@ -1,0 +1,498 @@
+"""Train: a detector of your own in about a minute, watched live, compared with the default model.
+
+Thin UI over `aiart.recipe` (data, split, fit), `aiart.live` (background training with callbacks)
+and `aiart.compare`. Training runs in a background thread; a fragment redraws its curves every
+second and offers Stop, so the rest of the page stays responsive.
+"""
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from aiart import recipe, ui
+from aiart.cam.overlay import overlay
+from aiart.compare import confusion_table, metric_rows
+from aiart.config import CLASS_NAMES, GET_DATA_HINT, default_data_dir
+from aiart.dataset import DatasetError, Sample, scan
+from aiart.features import FeatureStore
+from aiart.live import TrainingRun, train_session
+from aiart.model import Classifier, HeadInfo, untrained_classifier
+from aiart.storage import ModelFileError, load_head_checked, save_head
+from aiart.train import TrainConfig
+from aiart.uploads import extract
+
+DEFAULT_PER_CLASS = 100  # about 200 images: a session takes about a minute the first time
+CURVE_COLOURS = ["#6c3fc5", "#e8893b"]
+DEFAULTS = TrainConfig()
+
+
+@st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
+def feature_base() -> Classifier:
+    """When there is no default model yet: VGG16 with an untrained head, for features only."""
+    clf = untrained_classifier()
+    ui.settle_heap()
+    return clf
+
+
+def models() -> tuple[Classifier, Classifier | None]:
+    """(feature base, default model to compare with or None when none has been trained yet)."""
+    try:
+        default = ui.default_classifier()
+    except (OSError, ValueError):
+        return feature_base(), None
+    return default, default
+
+
+@st.cache_data(ttl=120, show_spinner="Scanning the folder...")
+def scan_folder(folder: str) -> list[Sample]:
+    return scan(folder)
+
+
+def folder_samples() -> list[Sample] | None:
+    default = default_data_dir()
+    folder = st.text_input(
+        "Dataset folder",
+        value=str(default) if default else "",
+        key="train-data-dir",
+        placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
+    ).strip()
+    if not folder:
+        st.info(GET_DATA_HINT, icon=":material/folder_off:")
+        return None
+    try:
+        return scan_folder(str(Path(folder).expanduser()))
+    except DatasetError as exc:
+        st.error(ui.escape_md(str(exc)), icon=":material/folder_off:")
+        return None
+
+
+def uploaded_samples() -> list[Sample] | None:
+    """Per-class uploaders (images or zip archives, as in Teachable Machine), written to a temp folder."""
+    files = {}
+    for col, label in zip(st.columns(2), CLASS_NAMES):
+        files[label] = col.file_uploader(
+            f"{ui.PRETTY[label]} images",
+            type=[*ui.IMAGE_TYPES, "zip"],
+            accept_multiple_files=True,
+            key=f"upload-{label}",
+            help="Several images, or a .zip of images. Each archive counts as one source.",
+        )
+    key = tuple((label, f.file_id) for label in CLASS_NAMES for f in files[label] or [])
+    if not key:
+        st.info("Upload some images of each class, or a zip archive per class.", icon=":material/upload:")
+        return None
+    kept = st.session_state.get("train-uploads")
+    if kept is None or kept[0] != key:
+        with st.spinner("Checking the uploaded images..."):
+            upload = extract({label: [(f.name, f.getvalue()) for f in files[label] or []] for label in CLASS_NAMES})
+        st.session_state["train-uploads"] = kept = (key, upload)
+    upload = kept[1]
+    if upload.problems:
+        with st.expander(f"{len(upload.problems)} uploaded files left out", icon=":material/warning:"):
+            st.dataframe(pd.DataFrame({"file and reason": upload.problems}), hide_index=True)
+    missing = [ui.PRETTY[c] for c in CLASS_NAMES if not any(s.label == c for s in upload.samples)]
+    if missing:
+        st.warning(f"Add {' and '.join(missing)} images: training needs both classes.", icon=":material/warning:")
+        return None
+    return upload.samples
+
+
+def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool, list[str]]:
+    samples, random_classes = recipe.random_parts(samples)
+    counts = {c: sum(s.label == c for s in samples) for c in CLASS_NAMES}
+    most = max(counts.values())
+    per_class = st.slider(
+        "Images per class",
+        min(2, most),
+        max(most, 2),
+        min(DEFAULT_PER_CLASS, most),
+        key="train-per-class",
+        help="Drawn evenly across sources. About 200 images in all train in about a minute the first time; "
+        "after that their features are cached and a session takes seconds.",
+    )
+    chosen = recipe.select(samples, per_class)
+    sources = sorted({s.source for s in chosen})
+    holdout = st.multiselect(
+        "Validate on these sources (held out from training)",
+        sources,
+        default=recipe.default_holdout(chosen),
+        key=f"holdout-{hash((len(samples), per_class, tuple(sources)))}",
+        help="Whole sources are held out: images from one source share a look, so a random split would "
+        "measure memory, not skill.",
+    )
+    if random_classes:
+        st.caption(
+            f"{' and '.join(ui.PRETTY[c] for c in random_classes)} images come from one source, so they are "
+            "split into random parts: validating on a random part measures memory more than skill."
+        )
+    c1, c2, c3, c4 = st.columns(4)
+    hidden = c1.select_slider(
+        "Head size (hidden units)",
+        [0, 16, 32, 64, 128, 256, 512],
+        DEFAULTS.hidden,
+        format_func=lambda n: "linear" if n == 0 else str(n),
+        key="train-hidden",
+        help="0 = a linear (logistic) head on the features; more units can fit more, and overfit more.",
+    )
+    lr = c2.select_slider(
+        "Learning rate",
+        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        DEFAULTS.learning_rate,
+        format_func=lambda v: f"{v:g}",
+        key="train-lr",
+    )
+    epochs = c3.slider(
+        "Epochs",
+        2,
+        200,
+        DEFAULTS.epochs,
+        key="train-epochs",
+        help=f"At most; stops early after {DEFAULTS.patience} epochs without a "
+        "better validation loss, and keeps the best epoch.",
+    )
+    batch = c4.select_slider("Batch size", [8, 16, 32, 64, 128], DEFAULTS.batch_size, key="train-batch")
+    augment = st.toggle(
+        "Light augmentation: add a mirrored copy of each training image",
+        help="Left-right mirrored copies get their own features, computed once and cached like any image: "
+        "the first session computes twice as many training features.",
+        key="train-augment",
+    )
+    data = recipe.split(chosen, holdout)
+    config = TrainConfig(hidden=hidden, learning_rate=lr, epochs=epochs, batch_size=batch)
+    n_ai = sum(s.y for s in data.train)
+    st.markdown(
+        f"**{len(data.train)}** training images ({n_ai} AI, {len(data.train) - n_ai} human"
+        f"{', plus mirrored copies' if augment else ''}) · **{len(data.val)}** validation images from "
+        f"{len(holdout)} held-out sources"
+    )
+    return data, config, augment, random_classes
+
+
+def start_training(data: recipe.Split, config: TrainConfig, augment: bool, keep: object) -> None:
+    base, reference = models()
+    store = FeatureStore(base)
+    run = TrainingRun(epochs=config.epochs)
+    # `keep` holds uploaded files' temp folder alive for as long as the job reads them.
+    run.start(lambda r, keep=keep: train_session(r, base, data, config, store, augment, reference))
+    st.session_state["train-run"] = run
+
+
+# -- live ---------------------------------------------------------------------------------------
+def curve_spec(title: str, best: int | None, y_max: float | None) -> dict:
+    """A Vega-Lite spec written out: ~30x cheaper per redraw than building it with Altair, which
+    matters when the chart is redrawn every second while training runs in the same process.
+    `y_max` fixes the top of the y axis (lines above it are cut off)."""
+    y = {"field": "value", "type": "quantitative", "title": title}
+    if y_max is not None:
+        y["scale"] = {"domain": [0, y_max]}
+    if title == "accuracy":
+        y["axis"] = {"format": "%"}
+    line = {
+        "mark": {"type": "line", "strokeWidth": 2, "clip": True},
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": {"tickMinStep": 1}},
+            "y": y,
+            "color": {
+                "field": "curve",
+                "type": "nominal",
+                "scale": {"domain": ["training", "validation"], "range": CURVE_COLOURS},
+                "legend": {"orient": "bottom", "title": None},
+            },
+        },
+    }
+    layers = [line]
+    if best:
+        layers.append(
+            {"mark": {"type": "rule", "strokeDash": [4, 4], "color": "#777"}, "encoding": {"x": {"datum": best}}}
+        )
+    return {"height": 240, "layer": layers}
+
+
+def loss_cap(history: list[dict]) -> float | None:
+    """Top of the loss axis when validation loss explodes (very sure, wrong answers), else None:
+    one huge value would otherwise flatten every other curve into a line at zero."""
+    train = max(h["loss"] for h in history)
+    val = max((h["val_loss"] for h in history if "val_loss" in h), default=0.0)
+    return 3 * train if val > 3 * train else None
+
+
+def curves(history: list[dict], best: int | None = None) -> None:
+    """Loss and accuracy per epoch, training and validation; a dashed line marks the kept epoch."""
+    if not history:
+        return
+    cap = loss_cap(history)
+    for col, metric, title, y_max in zip(
+        st.columns(2), ("loss", "accuracy"), ("loss (lower is better)", "accuracy"), (cap, 1.0)
+    ):
+        rows = [
+            {"epoch": h["epoch"], "curve": curve, "value": h[key]}
+            for h in history
+            for curve, key in (("training", metric), ("validation", f"val_{metric}"))
+            if key in h
+        ]
+        col.vega_lite_chart(pd.DataFrame(rows), curve_spec(title, best, y_max), width="stretch")
+    notes = []
+    if best:
+        notes.append(f"Dashed line: epoch {best}, the lowest validation loss; its weights are the ones kept.")
+    if cap:
+        peak = max(h.get("val_loss", 0.0) for h in history)
+        notes.append(
+            f"Validation loss is cut off above {cap:.1f} (it reached {peak:,.0f}): the model was very sure "
+            "and wrong on some validation images."
+        )
+    if notes:
+        st.caption(" ".join(notes))
+
+
+def best_epoch(history: list[dict]) -> int | None:
+    key = "val_loss" if history and "val_loss" in history[0] else "loss"
+    return min(history, key=lambda h: h[key])["epoch"] if history else None
+
+
+def status(snap) -> None:
+    if snap.phase == "queued":
+        st.info("Waiting for another training on this server to finish...", icon=":material/hourglass_top:")
+    elif snap.phase == "features" and snap.progress:
+        done, total, elapsed = snap.progress
+        eta = elapsed / done * (total - done) if done and elapsed else None
+        left = f" · about {eta:.0f} s left" if eta is not None else ""
+        st.progress(done / max(total, 1), text=f"Features: {done}/{total} images · {elapsed:.0f} s{left}")
+        st.caption("Each image goes through VGG16 once; its features are cached for every later session and Browse.")
+    elif snap.phase == "features":
+        st.progress(0.0, text="Features: reading the cache...")
+    elif snap.phase == "training":
+        n = len(snap.history)
+        last = snap.history[-1] if snap.history else {}
+        val = f" · validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else ""
+        st.progress(
+            min(n / max(snap.epochs, 1), 1.0),
+            text=f"Training: epoch {n} of at most {snap.epochs}{val} · {snap.seconds:.0f} s",
+        )
+    else:
+        st.progress(1.0, text="Comparing with the default model and drawing heatmaps...")
+
+
+@st.fragment(run_every=1.0)
+def live_panel() -> None:
+    """Redrawn every second while training runs; only this fragment reruns, not the page."""
+    run: TrainingRun = st.session_state["train-run"]
+    snap = run.snapshot()
+    if not snap.running:
+        st.rerun()  # the whole page, once, to show the results
+    status(snap)
+    curves(snap.history)
+    st.button(
+        "Stop",
+        icon=":material/stop_circle:",
+        on_click=run.stop,
+        disabled=run.flag.is_set(),
+        key="train-stop",
+        help="Ends training after the current batch and keeps the best epoch so far.",
+    )
+
+
+# -- results ------------------------------------------------------------------------------------
+def results(snap) -> None:
+    if snap.phase == "error":
+        st.error(f"Training failed: {ui.escape_md(snap.error)}", icon=":material/error:")
+        return
+    if snap.phase == "cancelled":
+        st.info("Stopped before training began. The features computed so far are cached.", icon=":material/info:")
+        return
+    res = snap.result
+    info = res.result.info
+    ran, best = info.training["epochs_run"], best_epoch(snap.history)
+    if snap.phase == "stopped":
+        how = f"Stopped by you during epoch {ran}"
+    elif ran < snap.epochs:
+        how = f"Early stopping ended training after epoch {ran} (no better validation loss for a while)"
+    else:
+        how = f"Trained all {ran} epochs"
+    st.success(f"{how}, in {snap.seconds:.1f} s. Kept the weights of epoch {best}.", icon=":material/check_circle:")
+    curves(snap.history, best)
+    comparison(res)
+    keep(res)
+
+
+def comparison(res) -> None:
+    st.subheader("New model vs the default model")
+    cmp = res.comparison
+    if cmp is None:
+        st.info(
+            "No comparison: it needs a default model and validation images of both classes "
+            "(hold out at least one source of each class).",
+            icon=":material/info:",
+        )
+        return
+    reference = models()[1]
+    honest = (reference.info.metrics.get("cross_source") or {}).get("accuracy") if reference else None
+    measured = f" (its accuracy on sources it had never seen, by cross-validation: {honest:.1%})" if honest else ""
+    st.caption(
+        f"Both models on the same {len(cmp.y)} validation images. The default model was trained on the full "
+        "shared dataset: if these images come from it, it has seen them and its numbers here are flattering"
+        f"{measured}. The new model's probabilities are calibrated on these same "
+        "images, so its ECE is slightly optimistic too."
+    )
+    table = pd.DataFrame(metric_rows(cmp)).set_index("metric") * 100
+    percent = st.column_config.NumberColumn(format="%.1f%%", width="small")
+    st.dataframe(table, column_config={name: percent for name in cmp.names}, width="content")
+    for col, name, summary in zip(st.columns(2), cmp.names, cmp.summaries):
+        col.markdown(f"**Confusion: {name} model** (rows: true class)")
+        col.dataframe(pd.DataFrame.from_dict(confusion_table(summary), orient="index"), width="stretch")
+    if not res.disagreements:
+        st.caption("The two models agree on every validation image.")
+        return
+    st.markdown(
+        f"**Where they disagree** ({len(cmp.disagree)} images; the {len(res.disagreements)} with the biggest "
+        "gap). Each heatmap shows what drove that model towards its own answer (Grad-CAM)."
+    )
+    for d in res.disagreements:
+        with st.container(border=True):
+            st.markdown(f"True class: **{ui.PRETTY[d.true_label]}**")
+            for col, name, exp in zip(st.columns(2), cmp.names, d.explanations):
+                right = ":green[right]" if exp.label == d.true_label else ":red[wrong]"
+                col.image(
+                    ui.fit(overlay(exp.image, exp.heatmap, 0.45), (420, 300)),
+                    caption=f"{name} model: {ui.PRETTY[exp.label]} (P(AI) = {exp.p_ai:.0%})",
+                )
+                col.markdown(f"{name} model is {right}")
+
+
+def model_bytes(clf: Classifier) -> tuple[bytes, str]:
+    """The head as a `.keras` file (and its JSON), written atomically by `save_head`."""
+    memo = st.session_state.setdefault("train-download", {})
+    if clf.version not in memo:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "aiart-head.keras"
+            save_head(clf.head, clf.info, path)
+            memo.clear()
+            memo[clf.version] = (path.read_bytes(), path.with_suffix(".json").read_text())
+    return memo[clf.version]
+
+
+def keep(res) -> None:
+    st.subheader("Keep it")
+    clf = res.clf
+    c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="center")
+    c1.button(
+        "Use this model in Classify and Browse",
+        type="primary",
+        icon=":material/check:",
+        key="train-use",
+        on_click=use_model,
+        args=(clf,),
+        help="For this browser session only; everyone else keeps the default model.",
+    )
+    data, text = model_bytes(clf)
+    c2.download_button(
+        "Download model (.keras)",
+        data,
+        file_name="aiart-head.keras",
+        mime="application/octet-stream",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    c3.download_button(
+        "Download info (.json)", text, file_name="aiart-head.json", mime="application/json", on_click="ignore"
+    )
+    st.caption(
+        f"The file holds the head only: features {tuple(clf.head.input_shape)} → logit {tuple(clf.head.output_shape)}. "
+        f"It runs on VGG16 features of {clf.input_size}×{clf.input_size} images ({len(clf.info.taps)} conv "
+        "layers' channel statistics); load it below or with `python -m aiart --model FILE`."
+    )
+    with st.expander("Model info (JSON)"):
+        st.json(text)
+
+
+def load_panel(base: Classifier) -> None:
+    """Upload a `.keras` head: loaded with safe_mode and checked against the feature shape."""
+    with st.expander("Load a model file (.keras)", icon=":material/upload_file:"):
+        f = st.file_uploader("An aiart head (.keras)", type=["keras"], key="train-load")
+        if f is None:
+            return
+        memo = st.session_state.get("train-loaded")
+        if memo is None or memo[0] != f.file_id:
+            try:
+                if not zipfile.is_zipfile(f):  # Keras would report "file not found" with a temp path
+                    raise ModelFileError("not a .keras model file (a .keras file is a zip archive)")
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "uploaded.keras"
+                    path.write_bytes(f.getvalue())
+                    head = load_head_checked(path, base.info)
+                info = HeadInfo(base.input_size, base.info.taps, training={"loaded_from_upload": True})
+                memo = (f.file_id, Classifier(head, info), None)
+            except ModelFileError as exc:
+                memo = (f.file_id, None, str(exc))
+            st.session_state["train-loaded"] = memo
+        _, clf, error = memo
+        if error:
+            st.error(f"Cannot use this file: {ui.escape_md(error)}", icon=":material/error:")
+            return
+        st.success(
+            f"A valid head: {tuple(clf.head.input_shape)} → {tuple(clf.head.output_shape)}.", icon=":material/check:"
+        )
+        st.button(
+            "Use the uploaded model in Classify and Browse", key="train-use-loaded", on_click=use_model, args=(clf,)
+        )
+
+
+def use_model(clf: Classifier | None) -> None:
+    """Button callback (runs before the page redraws): this session's model, read by `ui.get_classifier`."""
+    if clf is None:
+        st.session_state.pop("session_classifier", None)
+    else:
+        st.session_state["session_classifier"] = clf
+
+
+def session_model_banner() -> None:
+    if st.session_state.get("session_classifier") is None:
+        return
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.info("This session uses your own model on Classify and Browse.", icon=":material/person:")
+    c2.button("Back to the default model", key="train-reset", on_click=use_model, args=(None,))
+
+
+# -- page ---------------------------------------------------------------------------------------
+st.title(":material/model_training: Train your own detector")
+st.caption(
+    "VGG16's conv layers stay frozen; only a small head on their texture statistics is trained, so a session "
+    "takes about a minute the first time and seconds after that. Watch the curves, stop when you like, and "
+    "compare with the default model."
+)
+session_model_banner()
+
+run: TrainingRun | None = st.session_state.get("train-run")
+running = run is not None and run.snapshot().running
+
+st.subheader("1. Data")
+mode = st.segmented_control(
+    "Images",
+    ["folder", "upload"],
+    format_func={"folder": "Dataset folder", "upload": "Upload images per class"}.get,
+    default="folder" if default_data_dir() else "upload",
+    required=True,
+    key="train-mode",
+)
+samples = folder_samples() if mode == "folder" else uploaded_samples()
+
+if samples:
+    st.subheader("2. Settings")
+    data, config, augment, _ = settings(samples)
+    if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, key="train-go"):
+        if not data.train or len({s.y for s in data.train}) < 2:
+            st.error("Keep images of both classes for training: hold out fewer sources.", icon=":material/error:")
+        else:
+            start_training(data, config, augment, st.session_state.get("train-uploads"))
+            run, running = st.session_state["train-run"], True
+
+if run is not None:
+    st.subheader("3. Training")
+    if running:
+        live_panel()
+    else:
+        results(run.snapshot())
+
+load_panel(models()[0])

@@ -1,0 +1,161 @@
+"""The CLI under bad input: one JSON record per file, a one-line error for each bad one, exit 0.
+
+Every kind of file from tests/test_images.py goes through one `python -m aiart predict --json`
+call, so one broken file never takes the batch down; folders and model files that cannot be used
+end in a one-line `error: ...` and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from aiart.config import CLASS_NAMES, PROJECT_ROOT
+from aiart.storage import save_head
+from tests.conftest import png_bytes, synthetic_art
+from tests.test_images import BAD, GOOD, gradient
+
+LONG_NAME = "Ölgemälde 日本語 🎨 " + "x" * 170 + ".png"  # ~200 characters, under 255 bytes
+TOO_LONG = "y" * 300 + ".png"  # longer than any file system allows: cannot exist on disk
+
+EXTRA_GOOD = {
+    "png named .jpg": ("photo.jpg", lambda: png_bytes(gradient(8, 8))),
+    "long non-ascii name": (LONG_NAME, lambda: png_bytes(gradient(9, 9))),
+    "name not valid utf-8": (os.fsdecode(b"scan-\xff\xfe.png"), lambda: png_bytes(gradient(7, 7))),
+}
+EXTRA_BAD = {"missing file": "not found", "name too long": "too long"}
+
+
+def slug(kind: str) -> str:
+    return kind.replace(" ", "_").replace("-", "_")
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    # strict UTF-8 output, as under most locales: a name that is not UTF-8 must still print
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONIOENCODING="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "aiart", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=False,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    """Exit 2, no traceback, and the last stderr line is the readable message."""
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and fragment.lower() in last.lower(), proc.stderr
+
+
+@pytest.fixture(scope="module")
+def small_head(tmp_path_factory, small_classifier):
+    """The small test classifier saved as a model file, so subprocesses load it in seconds."""
+    path = tmp_path_factory.mktemp("model") / "small.keras"
+    save_head(small_classifier.head, small_classifier.info, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, small_head):
+    """Every kind of file written to disk and classified in ONE CLI call: kind -> (path, record)."""
+    folder = tmp_path_factory.mktemp("uploads")
+    paths = {}
+    for kind, (data, _) in BAD.items():
+        paths[kind] = folder / f"{slug(kind)}.png"
+        paths[kind].write_bytes(data)
+    for kind, (make, _) in GOOD.items():
+        paths[kind] = folder / f"{slug(kind)}.img"
+        paths[kind].write_bytes(make())
+    for kind, (name, make) in EXTRA_GOOD.items():
+        paths[kind] = folder / name
+        paths[kind].write_bytes(make())
+    paths["missing file"] = folder / "missing.png"
+    paths["name too long"] = folder / TOO_LONG
+    proc = run_cli("--model", str(small_head), "predict", "--json", *map(str, paths.values()))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    records = json.loads(proc.stdout)
+    assert [r["path"] for r in records] == [str(p) for p in paths.values()], "one record per file, in order"
+    return {kind: (path, record) for (kind, path), record in zip(paths.items(), records)}
+
+
+GOOD_KINDS = sorted([*GOOD, *EXTRA_GOOD])
+BAD_KINDS = sorted([*BAD, *EXTRA_BAD])
+
+
+@pytest.mark.parametrize("kind", GOOD_KINDS)
+def test_cli_predicts_every_good_kind(batch, kind, small_classifier):
+    path, record = batch[kind]
+    assert set(record) == {"path", "p_ai", "label", "error"}
+    assert record["error"] is None
+    assert 0.0 <= record["p_ai"] <= 1.0
+    assert record["label"] in CLASS_NAMES
+    # the CLI and the Python API agree on the same file (batch composition moves float round-off)
+    assert record["p_ai"] == pytest.approx(float(small_classifier.predict([path])[0]), abs=1e-3)
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_cli_reports_every_bad_kind_in_one_line(batch, kind):
+    _, record = batch[kind]
+    fragment = BAD[kind][1] if kind in BAD else EXTRA_BAD[kind]
+    assert record["p_ai"] is None and record["label"] is None
+    message = record["error"]
+    assert fragment.lower() in message.lower(), message
+    assert "\n" not in message and 0 < len(message) < 300
+
+
+def test_cli_human_output_names_each_bad_file(tmp_path, small_head):
+    good, bad = tmp_path / (LONG_NAME), tmp_path / "broken.png"
+    good.write_bytes(png_bytes(synthetic_art(0, True)))
+    bad.write_bytes(BAD["truncated png"][0])
+    proc = run_cli("--model", str(small_head), "predict", str(good), str(bad))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith(f"{good}\tP(AI)=")
+    assert lines[1].startswith(f"{bad}\terror: truncated")
+
+
+def test_cli_explain_bad_file_is_one_line(tmp_path, small_head):
+    bad = tmp_path / "page.png"
+    bad.write_bytes(BAD["html"][0])
+    proc = run_cli("--model", str(small_head), "explain", str(bad), "--layer", "block3_conv3", "-o", "x.png")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f"{bad}: this is an HTML page, not an image"
+    assert not (PROJECT_ROOT / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "fragment"),
+    [
+        ("missing", "does not exist"),
+        ("empty", "no images found"),
+        ("one class", "only one class"),
+    ],
+)
+def test_cli_unusable_data_folder(tmp_path, small_head, setup, fragment):
+    root = tmp_path / "data"
+    if setup != "missing":
+        root.mkdir()
+    if setup == "one class":
+        (root / "AI_GENERATED").mkdir()
+        synthetic_art(0, True).save(root / "AI_GENERATED" / "a.png")
+    proc = run_cli("--model", str(small_head), "evaluate", str(root))
+    assert_one_line_error(proc, fragment)
+
+
+def test_cli_unusable_model_files(tmp_path, small_classifier):
+    not_a_model = tmp_path / "upload.keras"
+    not_a_model.write_bytes(np.random.default_rng(0).bytes(500))
+    (tmp_path / "upload.json").write_text(small_classifier.info.dumps())
+    assert_one_line_error(run_cli("--model", str(not_a_model), "predict", "x.png"), "not a loadable .keras model")
+    assert_one_line_error(run_cli("--model", str(tmp_path / "nothing.keras"), "predict", "x.png"), "nothing.json")

@@ -34,6 +34,7 @@ def default_classifier() -> Classifier:
     from aiart.storage import load_classifier
 
     clf = load_classifier(DEFAULT_HEAD)
+    clf.logits_of_batch(np.zeros((1, clf.input_size, clf.input_size, 3), np.float32))  # trace once, up front
     settle_heap()
     return clf
 

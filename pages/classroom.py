@@ -60,7 +60,7 @@ class Round:
     problems: list[str] = field(default_factory=list)
 
 
-@st.cache_data(ttl=600, show_spinner="Reading the dataset folder...")
+@st.cache_data(ttl=600, max_entries=8, show_spinner="Reading the dataset folder...")
 def dataset_samples(root: str) -> list[Sample]:
     return scan(root)
 

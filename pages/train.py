@@ -46,7 +46,7 @@ def models() -> tuple[Classifier, Classifier | None]:
     return default, default
 
 
-@st.cache_data(ttl=120, show_spinner="Scanning the folder...")
+@st.cache_data(ttl=120, max_entries=8, show_spinner="Scanning the folder...")
 def scan_folder(folder: str) -> list[Sample]:
     return scan(folder)
 
@@ -100,13 +100,13 @@ def uploaded_samples() -> list[Sample] | None:
     return upload.samples
 
 
-def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool, list[str]]:
+def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
     samples, random_classes = recipe.random_parts(samples)
     counts = {c: sum(s.label == c for s in samples) for c in CLASS_NAMES}
     most = max(counts.values())
     per_class = st.slider(
         "Images per class",
-        min(2, most),
+        1,
         max(most, 2),
         min(DEFAULT_PER_CLASS, most),
         key="train-per-class",
@@ -168,7 +168,7 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool, li
         f"{', plus mirrored copies' if augment else ''}) · **{len(data.val)}** validation images from "
         f"{len(holdout)} held-out sources"
     )
-    return data, config, augment, random_classes
+    return data, config, augment
 
 
 def start_training(data: recipe.Split, config: TrainConfig, augment: bool, keep: object) -> None:
@@ -480,7 +480,7 @@ samples = folder_samples() if mode == "folder" else uploaded_samples()
 
 if samples:
     st.subheader("2. Settings")
-    data, config, augment, _ = settings(samples)
+    data, config, augment = settings(samples)
     if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, key="train-go"):
         if not data.train or len({s.y for s in data.train}) < 2:
             st.error("Keep images of both classes for training: hold out fewer sources.", icon=":material/error:")

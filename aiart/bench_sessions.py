@@ -4,8 +4,8 @@ N Streamlit sessions (AppTest instances, each with its own session state and upl
 Classify page and then the Browse page in parallel threads against the model the app itself loads
 (`aiart.ui.default_classifier`, one per process). Reported: process memory before, after and at
 its peak, seconds, and errors: exceptions, unexpected error boxes, and cross-talk (a session
-showing another session's files or another model's verdicts). The test suite drives the same
-harness with the small classifier (tests/test_concurrency.py).
+shown files it did not upload). tests/test_concurrency.py drives the same harness with the small
+classifier, and also checks that each session's verdicts come from its own model.
 
 Like `aiart.ui`, this module needs Streamlit; it is imported only by the bench and the tests.
 """

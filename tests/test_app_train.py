@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aiart import recipe
+from aiart import recipe, ui
 from aiart.dataset import scan
 from aiart.model import head_version
 
@@ -18,6 +18,7 @@ PAGE = "../pages/train.py"
 def page(monkeypatch, small_classifier, labelled_folder):
     """A factory of fresh sessions on the Train page, with the small model as the default one."""
     monkeypatch.setattr("aiart.ui.default_classifier", lambda: small_classifier)
+    ui.settle_heap()  # as the real loader does: each AppTest run ends with two full garbage collections
     monkeypatch.setenv("AIART_DATA", str(labelled_folder))
 
     def new() -> AppTest:

@@ -49,7 +49,13 @@ def require_classifier() -> Classifier:
     from aiart.vgg_weights import WeightsUnavailable
 
     try:
-        return get_classifier()
+        clf = get_classifier()
+        if st.session_state.get("session_classifier") is not None:
+            st.info(
+                f"Using the model you trained on the Train page (version {clf.version[:8]}), in this session only.",
+                icon=":material/model_training:",
+            )
+        return clf
     except FileNotFoundError:
         problem = f"There is no trained model yet ({DEFAULT_HEAD.name} is missing from the weights folder)."
     except (OSError, ValueError, WeightsUnavailable) as exc:

@@ -29,6 +29,11 @@ class Explanation:
     method: str
 
 
+def default_layer(clf: Classifier) -> str:
+    """block5_conv3, or the deepest conv layer of a cut-down (test) model."""
+    return DEFAULT_LAYER if DEFAULT_LAYER in clf.conv_layers else clf.conv_layers[-1]
+
+
 def target_sign(target: str) -> float:
     if target not in CLASS_NAMES:
         raise ValueError(f"target must be one of {CLASS_NAMES}, got {target!r}")
@@ -46,7 +51,7 @@ def explain(
 
     `layer` defaults to block5_conv3 (or the deepest conv layer a smaller test model has).
     """
-    layer = layer or (DEFAULT_LAYER if DEFAULT_LAYER in clf.conv_layers else clf.conv_layers[-1])
+    layer = layer or default_layer(clf)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     img = open_image(image)

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from aiart.cam import METHODS
 from aiart.config import CLASS_NAMES
 from aiart.dataset import IMAGE_SUFFIXES
-from aiart.explain import DEFAULT_LAYER, target_sign
+from aiart.explain import default_layer, target_sign
 from aiart.images import ImageError, ImageSource, open_image
 from aiart.model import Classifier, sigmoid, to_batch
 
@@ -43,11 +43,6 @@ FAST_METHODS = ("gradcam", "gradcam++", "layercam", "hirescam")  # Score-CAM cos
 BATCH = 32
 
 LogitsFn = Callable[[np.ndarray], np.ndarray]
-
-
-def default_layer(clf: Classifier) -> str:
-    """block5_conv3, or the deepest conv layer of a cut-down (test) model: the same rule as `explain`."""
-    return DEFAULT_LAYER if DEFAULT_LAYER in clf.conv_layers else clf.conv_layers[-1]
 
 
 def auc(curve: np.ndarray) -> float:

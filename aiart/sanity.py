@@ -23,8 +23,7 @@ from scipy.stats import rankdata
 
 from aiart.backbone import BLOCKS
 from aiart.cam import METHODS
-from aiart.explain import target_sign
-from aiart.faithfulness import default_layer
+from aiart.explain import default_layer, target_sign
 from aiart.images import ImageSource, open_image
 from aiart.model import Classifier, sigmoid, to_batch
 

@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD
+from aiart.explain import default_layer
 from aiart.model import Classifier
 
 
@@ -247,12 +248,6 @@ def explanation(clf: Classifier, item: Item, layer: str, method: str, target: st
 
     heat, p_ai = _heatmap(clf, clf.version, item.digest, item.image, layer, method, target)
     return Explanation(item.image, heat.astype(np.float32) / 255.0, p_ai, clf.label(p_ai), target, layer, method)
-
-
-def default_layer(clf: Classifier) -> str:
-    from aiart.explain import DEFAULT_LAYER
-
-    return DEFAULT_LAYER if DEFAULT_LAYER in clf.conv_layers else clf.conv_layers[-1]
 
 
 def file_stem(name: str) -> str:

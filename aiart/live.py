@@ -191,7 +191,7 @@ def train_session(
         base, data, config, store, run.callbacks(monitor), progress=run.progress, augment=augment
     )
     run.set_phase("comparing", "comparing with the default model")
-    clf = Classifier(result.head, result.info)
+    clf = Classifier(result.head, result.info, share_backbone_with=base)
     comparison, disagreements = None, []
     if reference is not None and len({s.y for s in result.val_samples}) == 2:
         x_va, y_va, kept, _ = recipe.features_for(store, result.val_samples)

@@ -116,19 +116,29 @@ class Verdict:
 class Classifier:
     """P(AI-generated) for images, from one flat graph; thread-safe to share between sessions."""
 
-    def __init__(self, head: keras.Model, info: HeadInfo):
+    def __init__(self, head: keras.Model, info: HeadInfo, share_backbone_with: Classifier | None = None):
+        """`share_backbone_with`: reuse that classifier's frozen conv layers (same input size and taps)
+        instead of building a second VGG16, so each model a student keeps costs only its head."""
         self.head = head
         self.info = info
         self.input_size = info.input_size
         self.threshold = info.threshold
         self.version = head_version(head, info)
-        image, feats = build_feature_graph(info.input_size, info.taps)
+        base = share_backbone_with
+        if base is not None and (base.input_size, base.info.taps) == (info.input_size, info.taps):
+            image, feats = base.features_model.input, base.features_model.output
+        else:
+            image, feats = build_feature_graph(info.input_size, info.taps)
+            base = None
         x = feats
         for layer in head.layers[1:]:
             x = layer(x)
         self.model = keras.Model(image, x, name="aiart_classifier")
-        set_backbone_weights(self.model)
-        self.features_model = keras.Model(image, feats, name="aiart_features")
+        if base is None:
+            set_backbone_weights(self.model)
+        self.features_model = (
+            base.features_model if base is not None else keras.Model(image, feats, name="aiart_features")
+        )
         self.conv_layers = tuple(n for n in CONV_LAYERS if n in {layer.name for layer in self.model.layers})
         spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
         self._logits = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])

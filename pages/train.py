@@ -423,7 +423,7 @@ def load_panel(base: Classifier) -> None:
                     path.write_bytes(f.getvalue())
                     head = load_head_checked(path, base.info)
                 info = HeadInfo(base.input_size, base.info.taps, training={"loaded_from_upload": True})
-                memo = (f.file_id, Classifier(head, info), None)
+                memo = (f.file_id, Classifier(head, info, share_backbone_with=base), None)
             except ModelFileError as exc:
                 memo = (f.file_id, None, str(exc))
             st.session_state["train-loaded"] = memo

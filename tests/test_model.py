@@ -94,3 +94,19 @@ def test_head_version_tracks_weights(small_classifier):
     other = Classifier(clone, HeadInfo(input_size=32, taps=small_classifier.info.taps))
     assert other.version != small_classifier.version
     assert sigmoid(0.0) == 0.5
+
+
+def test_a_second_head_can_share_the_frozen_backbone(small_classifier, pattern_image):
+    import keras
+
+    clone = keras.models.clone_model(small_classifier.head)
+    clone.set_weights([w * 0.5 for w in small_classifier.head.get_weights()])
+    clone.get_layer("standardize").finalize_state()
+    shared = Classifier(clone, small_classifier.info, share_backbone_with=small_classifier)
+    alone = Classifier(clone, small_classifier.info)
+    conv = "block2_conv2"
+    assert shared.model.get_layer(conv) is small_classifier.model.get_layer(conv)
+    assert alone.model.get_layer(conv) is not small_classifier.model.get_layer(conv)
+    np.testing.assert_allclose(shared.predict([pattern_image]), alone.predict([pattern_image]), atol=1e-5)
+    assert shared.conv_layers == small_classifier.conv_layers
+    assert explain(shared, pattern_image).heatmap.shape == (48, 64)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -120,3 +122,30 @@ def known_folder(labelled_folder, small_classifier):
     path = browse.cache_file(small_classifier.version, browse.folder_key(samples))
     browse.write_cache(path, samples, p, errors)
     return labelled_folder
+
+
+def run_python(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python ARGS` from the project root with TensorFlow's logs quiet; the caller checks the result."""
+    from aiart.config import PROJECT_ROOT
+
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        check=False,
+    )
+
+
+def open_app(script: str, monkeypatch, classifier, data) -> object:
+    """An AppTest of `script` run once, with `classifier` as the shared model and `data` as AIART_DATA."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr("aiart.ui.default_classifier", lambda: classifier)
+    monkeypatch.setenv("AIART_DATA", str(data))
+    at = AppTest.from_file(script, default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at

@@ -8,19 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aiart.config import PROJECT_ROOT
-from tests.conftest import png_bytes, synthetic_art
+from tests.conftest import open_app, png_bytes, synthetic_art
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
 
 
 @pytest.fixture
 def app(monkeypatch, small_classifier, labelled_folder):
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: small_classifier)
-    monkeypatch.setenv("AIART_DATA", str(labelled_folder))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
+    return open_app(APP, monkeypatch, small_classifier, labelled_folder)
 
 
 def overlays(at: AppTest) -> dict[str, str]:

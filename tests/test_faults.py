@@ -15,7 +15,6 @@ import os
 import random
 import select
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -25,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aiart.config import PROJECT_ROOT
-from tests.conftest import SMALL_TAPS, synthetic_art
+from tests.conftest import SMALL_TAPS, run_python, synthetic_art
 
 KILLS_PER_KIND = 10
 IMAGES_PER_ROUND = 4
@@ -129,15 +127,7 @@ def test_sigkill_during_feature_caching_and_head_saving(tmp_path):
     jobs = [("feature", str(cache), rng.uniform(0.05, 1.5)) for _ in range(KILLS_PER_KIND)]
     jobs += [("head", str(path), rng.uniform(0.05, 1.5)) for path in heads]
     rng.shuffle(jobs)
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.test_faults", json.dumps(jobs)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        check=False,
-    )
+    proc = run_python(["-m", "tests.test_faults", json.dumps(jobs)])
     assert proc.returncode == 0, proc.stderr
     statuses = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(statuses) == 2 * KILLS_PER_KIND

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
-import os
 import socket
-import subprocess
-import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -25,7 +22,7 @@ from aiart.config import PROJECT_ROOT
 from aiart.dataset import scan
 from aiart.model import feature_dim
 from aiart.storage import ModelFileError, load_head_checked, save_head
-from tests.conftest import SMALL_TAPS, png_bytes, synthetic_art
+from tests.conftest import SMALL_TAPS, png_bytes, run_python, synthetic_art
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
 XSS = "<img src=x onerror=alert(1)>"
@@ -268,14 +265,6 @@ def test_cli_runs_with_sockets_blocked(tmp_path, small_classifier):
     )
     out = tmp_path / "fig.png"
     cmd = ["--model", str(tmp_path / "m.keras"), "explain", str(image), "--layer", "block3_conv3", "-o", str(out)]
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *cmd],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        check=False,
-    )
+    proc = run_python(["-c", code, *cmd])
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes().startswith(b"\x89PNG")

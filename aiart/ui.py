@@ -337,6 +337,24 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
 
 
 # -- Browse -------------------------------------------------------------------------------------
+def folder_input(key: str) -> Path | None:
+    """The dataset-folder box shared by Browse and Train: `$AIART_DATA` / shared data by default,
+    the Kaggle hint when it is empty (the caller decides what to offer instead)."""
+    from aiart.config import GET_DATA_HINT, default_data_dir
+
+    default = default_data_dir()
+    folder = st.text_input(
+        "Dataset folder",
+        value=str(default) if default else "",
+        key=key,
+        placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
+    ).strip()
+    if not folder:
+        st.info(GET_DATA_HINT, icon=":material/folder_off:")
+        return None
+    return Path(folder).expanduser()
+
+
 def folder_records(clf: Classifier, root: Path) -> list:
     """`aiart.browse.predictions` with a progress bar (count and ETA); kept for this session's reruns."""
     from aiart.browse import predictions

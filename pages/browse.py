@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from aiart import browse, ui
-from aiart.config import CLASS_NAMES, GET_DATA_HINT, default_data_dir
+from aiart.config import CLASS_NAMES
 from aiart.dataset import DatasetError
 from aiart.features import content_hash
 
@@ -20,20 +20,12 @@ st.caption(
     "wrong, and why (click Explain under any image)."
 )
 
-default = default_data_dir()
-folder = st.text_input(
-    "Dataset folder",
-    value=str(default) if default else "",
-    key="data-dir",
-    placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
-).strip()
-if not folder:
-    st.info(GET_DATA_HINT, icon=":material/folder_off:")
+root = ui.folder_input("data-dir")
+if root is None:
     st.page_link("pages/classify.py", label="Classify your own images instead", icon=":material/image_search:")
     st.stop()
 
 clf = ui.require_classifier()
-root = Path(folder).expanduser()
 try:
     records = ui.folder_records(clf, root)
 except DatasetError as exc:

@@ -15,7 +15,7 @@ import streamlit as st
 from aiart import recipe, ui
 from aiart.cam.overlay import overlay
 from aiart.compare import confusion_table, metric_rows
-from aiart.config import CLASS_NAMES, GET_DATA_HINT, default_data_dir
+from aiart.config import CLASS_NAMES, default_data_dir
 from aiart.dataset import DatasetError, Sample, scan
 from aiart.features import FeatureStore
 from aiart.live import TrainingRun, train_session
@@ -52,18 +52,11 @@ def scan_folder(folder: str) -> list[Sample]:
 
 
 def folder_samples() -> list[Sample] | None:
-    default = default_data_dir()
-    folder = st.text_input(
-        "Dataset folder",
-        value=str(default) if default else "",
-        key="train-data-dir",
-        placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
-    ).strip()
-    if not folder:
-        st.info(GET_DATA_HINT, icon=":material/folder_off:")
+    root = ui.folder_input("train-data-dir")
+    if root is None:
         return None
     try:
-        return scan_folder(str(Path(folder).expanduser()))
+        return scan_folder(str(root))
     except DatasetError as exc:
         st.error(ui.escape_md(str(exc)), icon=":material/folder_off:")
         return None

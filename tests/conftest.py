@@ -139,6 +139,16 @@ def run_python(args: list[str], timeout: int = 300) -> subprocess.CompletedProce
     )
 
 
+def open_panel(page, monkeypatch, classifier) -> object:
+    """An AppTest of a function-page holding one trust panel, run once with `classifier` as the model."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr("aiart.ui.default_classifier", lambda: classifier)
+    at = AppTest.from_function(page, default_timeout=120)
+    at.run()
+    return at
+
+
 def open_app(script: str, monkeypatch, classifier, data) -> object:
     """An AppTest of `script` run once, with `classifier` as the shared model and `data` as AIART_DATA."""
     from streamlit.testing.v1 import AppTest

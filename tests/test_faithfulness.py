@@ -201,11 +201,9 @@ def faithfulness_page():
 
 
 def test_faithfulness_panel_on_request(monkeypatch, small_classifier):
-    from streamlit.testing.v1 import AppTest
+    from tests.conftest import open_panel
 
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: small_classifier)
-    at = AppTest.from_function(faithfulness_page, default_timeout=120)
-    at.run()
+    at = open_panel(faithfulness_page, monkeypatch, small_classifier)
     assert not at.exception and len(at.toggle) == 1 and not at.metric  # nothing computed until asked
     at.toggle[0].set_value(True).run()
     assert not at.exception

@@ -75,11 +75,9 @@ def robustness_page():
 
 
 def test_robustness_panel_on_request(monkeypatch, small_classifier):
-    from streamlit.testing.v1 import AppTest
+    from tests.conftest import open_panel
 
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: small_classifier)
-    at = AppTest.from_function(robustness_page, default_timeout=120)
-    at.run()
+    at = open_panel(robustness_page, monkeypatch, small_classifier)
     assert not at.exception and not at.dataframe
     at.button[0].click().run()
     assert not at.exception

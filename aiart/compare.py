@@ -1,6 +1,7 @@
 """Two classifiers on the same validation images: numbers side by side, and where they disagree.
 
-Both heads read the same cached features, so the comparison costs two tiny head passes; Grad-CAM
+Both heads read the same cached features, so the comparison costs two tiny head passes (a model
+with a fine-tuned block reads its own features of the same images); Grad-CAM
 for the disagreements runs each full classifier on the few images shown.
 """
 
@@ -30,17 +31,26 @@ class Comparison:
 
 
 def same_features(a: Classifier, b: Classifier) -> bool:
-    return a.input_size == b.input_size and tuple(a.info.taps) == tuple(b.info.taps)
+    def spec(c: Classifier) -> tuple:
+        return c.input_size, tuple(c.info.taps), c.backbone_version
+
+    return spec(a) == spec(b)
 
 
 def compare(
-    a: Classifier, b: Classifier, feats: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("default", "new")
+    a: Classifier,
+    b: Classifier,
+    feats: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, str] = ("default", "new"),
+    feats_b: np.ndarray | None = None,
 ) -> Comparison:
-    """Score both heads on the same features (N, D) with labels y (1 = AI)."""
-    if not same_features(a, b):
-        raise ValueError("the two models read different features (input size or taps differ)")
+    """Score both heads on the same images' features (N, D) with labels y (1 = AI); `feats_b` are
+    b's own features of those images when it reads others (a fine-tuned block)."""
+    if feats_b is None and not same_features(a, b):
+        raise ValueError("the two models read different features (input size, taps or tuned layers differ)")
     y = np.asarray(y, int)
-    p = (sigmoid(a.logits_of_features(feats)), sigmoid(b.logits_of_features(feats)))
+    p = (sigmoid(a.logits_of_features(feats)), sigmoid(b.logits_of_features(feats if feats_b is None else feats_b)))
     labels = [(pi >= clf.threshold).astype(int) for pi, clf in zip(p, (a, b))]
     idx = np.flatnonzero(labels[0] != labels[1])
     order = idx[np.argsort(-np.abs(p[0][idx] - p[1][idx]), kind="stable")]

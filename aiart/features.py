@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,17 +47,44 @@ def keyed(item: ImageSource) -> tuple[str, bytes | Image.Image]:
     return content_hash(data), data
 
 
-class FeatureStore:
-    """Disk cache of the classifier's feature vectors, one small `.npy` per image."""
+@dataclass(frozen=True)
+class Extractor:
+    """What a store caches per image: `run` maps a preprocessed batch to one array per image.
+    `spec` names everything the arrays depend on (input size, taps, fine-tuned weights)."""
 
-    def __init__(self, clf: Classifier, root: Path | None = None, cap_bytes: int | None = None):
-        self.clf = clf
-        spec = hashlib.sha256(f"{clf.input_size}:{','.join(clf.info.taps)}".encode()).hexdigest()[:12]
+    spec: str
+    input_size: int
+    shape: tuple[int, ...]
+    dtype: type
+    run: Callable[[np.ndarray], np.ndarray]
+
+
+def feature_extractor(clf: Classifier) -> Extractor:
+    """The classifier's pooled feature vector (the head's input)."""
+    spec = f"{clf.input_size}:{','.join(clf.info.taps)}"
+    if clf.backbone_version != "imagenet":  # fine-tuned conv layers give other features
+        spec += f":{clf.backbone_version}"
+    dim = int(clf.features_model.output.shape[-1])
+    return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch)
+
+
+class FeatureStore:
+    """Disk cache of per-image arrays (by default the classifier's feature vector), one `.npy` each."""
+
+    def __init__(
+        self,
+        clf: Classifier,
+        root: Path | None = None,
+        cap_bytes: int | None = None,
+        extractor: Extractor | None = None,
+    ):
+        self.extractor = extractor or feature_extractor(clf)
+        spec = hashlib.sha256(self.extractor.spec.encode()).hexdigest()[:12]
         self.base = Path(root or cache_dir() / "features")
-        self.root = self.base / f"{clf.input_size}-{spec}"
+        self.root = self.base / f"{self.extractor.input_size}-{spec}"
         self.cap = DISK_CAP_BYTES if cap_bytes is None else cap_bytes
         self.root.mkdir(parents=True, exist_ok=True)
-        self.dim = int(clf.features_model.output.shape[-1])
+        self.shape = self.extractor.shape
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npy"
@@ -66,7 +94,7 @@ class FeatureStore:
             vec = np.load(self.path(key), allow_pickle=False)
         except (OSError, ValueError, EOFError):
             return None
-        if vec.shape != (self.dim,) or not np.all(np.isfinite(vec)):
+        if vec.shape != self.shape or not np.all(np.isfinite(vec)):
             return None
         with contextlib.suppress(OSError):  # mark as recently used; eviction may race us, harmlessly
             os.utime(self.path(key))
@@ -78,7 +106,7 @@ class FeatureStore:
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.save(fh, vec.astype(np.float32), allow_pickle=False)
+                np.save(fh, vec.astype(self.extractor.dtype), allow_pickle=False)
                 size = fh.tell()
             os.replace(tmp, target)
         finally:
@@ -130,8 +158,8 @@ class FeatureStore:
     def compute(
         self, items: Sequence[ImageSource], progress: Progress | None = None, batch_size: int = 16
     ) -> tuple[np.ndarray, list[str | None]]:
-        """(N, dim) features (NaN rows for bad files) and a per-item error message or None."""
-        feats = np.full((len(items), self.dim), np.nan, np.float32)
+        """(N, *shape) arrays (NaN for bad files) and a per-item error message or None."""
+        feats = np.full((len(items), *self.shape), np.nan, self.extractor.dtype)
         errors: list[str | None] = [None] * len(items)
         todo: list[tuple[int, str, ImageSource]] = []  # the item, not its bytes: a folder is not held in memory
         for i, item in enumerate(items):
@@ -162,7 +190,7 @@ class FeatureStore:
                     except ImageError as exc:
                         errors[i] = str(exc)
                 if images:
-                    out = self.clf.features_of_batch(to_batch(images, self.clf.input_size))
+                    out = self.extractor.run(to_batch(images, self.extractor.input_size))
                     for (i, key), vec in zip(chunk, out):
                         feats[i] = vec
                         self.put(key, vec)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import keras
 
 from aiart import recipe
-from aiart.compare import Comparison, Disagreement, compare, explain_disagreements
+from aiart.compare import Comparison, Disagreement, compare, explain_disagreements, same_features
 from aiart.features import FeatureStore
 from aiart.model import Classifier
 from aiart.train import TrainConfig
@@ -194,7 +194,9 @@ def train_session(
     clf = Classifier(result.head, result.info, share_backbone_with=base)
     comparison, disagreements = None, []
     if reference is not None and len({s.y for s in result.val_samples}) == 2:
-        x_va, y_va, kept, _ = recipe.features_for(store, result.val_samples)
-        comparison = compare(reference, clf, x_va, y_va)
+        ref_store = store if same_features(reference, base) else FeatureStore(reference, root=store.base)
+        x_va, y_va, kept, _ = recipe.features_for(ref_store, result.val_samples)
+        new_store = store if same_features(clf, base) else FeatureStore(clf, root=store.base)  # a tuned block
+        comparison = compare(reference, clf, x_va, y_va, feats_b=recipe.features_for(new_store, kept)[0])
         disagreements = explain_disagreements(comparison, reference, clf, [s.path for s in kept], explain_k)
     return SessionResult(result, clf, comparison, disagreements)

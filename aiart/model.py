@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,16 @@ import numpy as np
 import tensorflow as tf
 from keras.applications.vgg16 import preprocess_input
 
-from aiart.backbone import apply_backbone, set_backbone_weights
+from aiart.backbone import (
+    BLOCKS,
+    apply_backbone,
+    block_input,
+    conv_layer,
+    copy_conv,
+    set_backbone_weights,
+    split_taps,
+    top_block,
+)
 from aiart.config import CLASS_NAMES
 from aiart.images import ImageError, ImageSource, open_image, resize_square
 from aiart.vgg_weights import CONV_LAYERS
@@ -44,14 +53,31 @@ def feature_dim(taps: Sequence[str]) -> int:
     return sum(2 * width[t] for t in taps)
 
 
-def build_feature_graph(input_size: int | None, taps: Sequence[str]) -> tuple[keras.KerasTensor, keras.KerasTensor]:
-    """image -> concatenated ChannelStats of `taps`; shared by the feature extractor and classifier."""
+def build_feature_graph(
+    input_size: int | None, taps: Sequence[str], layers: Mapping[str, keras.layers.Layer] | None = None
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """image -> concatenated ChannelStats of `taps`; shared by the feature extractor and classifier.
+    `layers`: existing conv layers to call by name instead of new ImageNet ones."""
     deepest = max(taps, key=CONV_LAYERS.index)
     image = keras.Input((input_size, input_size, 3), name="image")
-    convs = apply_backbone(image, upto=deepest)
+    convs = apply_backbone(image, upto=deepest, layers=layers)
     pooled = [ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps]
     feats = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="features")(pooled)
     return image, feats
+
+
+HEAD_CHAIN = ("standardize", "hidden", "dropout", "logit")  # the layers from features to logit, by name
+
+
+def head_chain(head: keras.Model) -> list[keras.layers.Layer]:
+    """The head's layers from features to logit, in order; a fine-tuned head also holds conv layers."""
+    names = {layer.name for layer in head.layers}
+    return [head.get_layer(n) for n in HEAD_CHAIN if n in names]
+
+
+def tuned_convs(head: keras.Model) -> dict[str, keras.layers.Layer]:
+    """The VGG16 conv layers a fine-tuned head carries (block5's); empty for a head on frozen features."""
+    return {layer.name: layer for layer in head.layers if layer.name in CONV_LAYERS}
 
 
 def build_head(dim: int, hidden: int = 0, dropout: float = 0.0, l2: float = 0.0) -> keras.Model:
@@ -88,6 +114,36 @@ class HeadInfo:
         return json.dumps(d, indent=2, sort_keys=True)
 
 
+def apply_layers(layers: Sequence[keras.layers.Layer], x: keras.KerasTensor) -> keras.KerasTensor:
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+def top_block_graph(
+    base: Classifier, tuned: Mapping[str, keras.layers.Layer]
+) -> tuple[keras.KerasTensor, keras.KerasTensor, list[str]]:
+    """`base`'s graph below the top block, reused as is, then that block again with `tuned` layers
+    (new ImageNet layers where none is given): (image, features, names of the new layers)."""
+    frozen, top = split_taps(base.info.taps)
+    block = top_block(base.info.taps)
+    x = base.model.get_layer(block_input(block)).output
+    parts = [base.model.get_layer(f"{t}_stats").output for t in frozen]
+    fresh = []
+    for name in BLOCKS[block]:
+        layer = tuned.get(name)
+        if layer is None:
+            layer = conv_layer(name)
+            fresh.append(name)
+        x = layer(x)
+        if name in top:
+            parts.append(ChannelStats(name=f"{name}_stats")(x))
+        if name == top[-1]:
+            break
+    feats = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
+    return base.model.input, feats, fresh
+
+
 def head_version(head: keras.Model, info: HeadInfo) -> str:
     """Content hash of the head weights and settings: keys every prediction cache."""
     digest = hashlib.sha256(json.dumps([info.input_size, list(info.taps)]).encode())
@@ -118,33 +174,40 @@ class Classifier:
 
     def __init__(self, head: keras.Model, info: HeadInfo, share_backbone_with: Classifier | None = None):
         """`share_backbone_with`: reuse that classifier's frozen conv layers (same input size and taps)
-        instead of building a second VGG16, so each model a student keeps costs only its head."""
+        instead of building a second VGG16, so each model a student keeps costs only its head.
+
+        A fine-tuned head carries its own conv layers (see `aiart.finetune`): they replace the
+        ImageNet ones of the same name, and the graph stays flat either way.
+        """
         self.head = head
         self.info = info
         self.input_size = info.input_size
         self.threshold = info.threshold
         self.version = head_version(head, info)
+        tuned = {name: copy_conv(layer) for name, layer in tuned_convs(head).items()}
+        self.tuned = tuple(tuned)
+        self.backbone_version = "imagenet" if not tuned else self.version
         base = share_backbone_with
-        if base is not None and (base.input_size, base.info.taps) == (info.input_size, info.taps):
-            image, feats = base.features_model.input, base.features_model.output
+        if base is None or (base.input_size, base.info.taps) != (info.input_size, info.taps):
+            image, feats = build_feature_graph(info.input_size, info.taps, tuned)
+            fresh = [n for n in CONV_LAYERS if n not in tuned]
+        elif not tuned and not base.tuned:
+            image, feats, fresh = base.features_model.input, base.features_model.output, []
         else:
-            image, feats = build_feature_graph(info.input_size, info.taps)
-            base = None
-        x = feats
-        for layer in head.layers[1:]:
-            x = layer(x)
-        self.model = keras.Model(image, x, name="aiart_classifier")
-        if base is None:
-            set_backbone_weights(self.model)
-        self.features_model = (
-            base.features_model if base is not None else keras.Model(image, feats, name="aiart_features")
-        )
+            image, feats, fresh = top_block_graph(base, tuned)
+        chain = head_chain(head)
+        self.model = keras.Model(image, apply_layers(chain, feats), name="aiart_classifier")
+        set_backbone_weights(self.model, names=fresh)
+        self.features_model = keras.Model(image, feats, name="aiart_features")
+        features = keras.Input((feats.shape[-1],), name="features")
+        self.scorer = keras.Model(features, apply_layers(chain, features), name="aiart_scorer")  # features -> logit
         self.conv_layers = tuple(n for n in CONV_LAYERS if n in {layer.name for layer in self.model.layers})
         spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
         self._logits = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
         self._features = tf.function(lambda x: self.features_model(x, training=False), input_signature=[spec])
         self._head = tf.function(
-            lambda f: head(f, training=False), input_signature=[tf.TensorSpec((None, feats.shape[-1]), tf.float32)]
+            lambda f: self.scorer(f, training=False),
+            input_signature=[tf.TensorSpec((None, feats.shape[-1]), tf.float32)],
         )
 
     # -- batches of preprocessed arrays -------------------------------------------------------

@@ -11,11 +11,11 @@ import numpy as np
 import tensorflow as tf
 from PIL import ImageOps
 
-from aiart import metrics
+from aiart import finetune, metrics
 from aiart.dataset import Sample
 from aiart.features import FeatureStore, Progress
 from aiart.images import ImageError, open_image
-from aiart.model import Classifier, HeadInfo, sigmoid
+from aiart.model import Classifier, HeadInfo, sigmoid, tuned_convs
 from aiart.train import TrainConfig, calibrated_oof, cross_source, fit_head, fold_calibration, platt
 
 
@@ -120,7 +120,9 @@ def mirrored_features(
         x, errors = store.compute([img for _, img in images], sub)
         feats.append(x[[e is None for e in errors]])
         labels += [s.y for (s, _), e in zip(images, errors) if e is None]
-    return (np.concatenate(feats) if feats else np.zeros((0, store.dim), np.float32)), np.array(labels, int)
+    return (np.concatenate(feats) if feats else np.zeros((0, *store.shape), store.extractor.dtype)), np.array(
+        labels, int
+    )
 
 
 def stages(progress: Progress | None, sizes: Sequence[int]) -> list[Progress | None]:
@@ -156,10 +158,15 @@ def train_split(
     """Features (cached), fit, Platt-calibrate on the held-out sources, report their metrics.
 
     `augment` adds mirrored copies of the training images (never of the validation images).
-    `progress` sees one count over all feature passes: train, validation, then mirrored copies.
+    With `config.finetune_epochs`, the head trained on frozen features then goes on training with
+    the last tapped conv block (`aiart.finetune`), on that block's cached inputs.
+    `progress` sees one count over all passes: train, validation, mirrored copies (then the same
+    three for the tuned block's inputs).
     """
     start = time.monotonic()
-    p_train, p_val, p_flip = stages(progress, [len(data.train), len(data.val), len(data.train) if augment else 0])
+    n_tr, n_va, n_fl = len(data.train), len(data.val), len(data.train) if augment else 0
+    passes = [n_tr, n_va, n_fl] * (2 if config.finetune_epochs else 1)
+    p_train, p_val, p_flip, *p_tuned = stages(progress, passes)
     x_tr, y_tr, kept, _ = features_for(store, data.train, p_train)
     x_va, y_va, val_samples, _ = features_for(store, data.val, p_val)
     n_images = len(y_tr)
@@ -169,13 +176,16 @@ def train_split(
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
     head, history = fit_head(x_tr, y_tr, x_va, y_va, config, callbacks, strategy, initial)
-    val_p = np.zeros(0)
+    if config.finetune_epochs:
+        tuned = Tuning(clf, kept, val_samples, augment, p_tuned)
+        head, history, z_va = tuned.fit(head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy)
+    else:
+        z_va = clf_logits(head, x_va)
     if len(y_va) and len(set(y_va.tolist())) == 2:
-        logits = clf_logits(head, x_va)
-        a, b = platt(logits, y_va)
+        a, b = platt(z_va, y_va)
         fold_calibration(head, a, b)
-    if len(y_va):
-        val_p = sigmoid(clf_logits(head, x_va))
+        z_va = a * z_va + b
+    val_p = sigmoid(z_va) if len(y_va) else np.zeros(0)
     info = HeadInfo(
         input_size=clf.input_size,
         taps=clf.info.taps,
@@ -187,10 +197,43 @@ def train_split(
             "holdout_sources": list(data.holdout),
             "config": config.as_dict(),
             "epochs_run": len(history.get("loss", [])),
+            **({"finetuned": list(tuned_convs(head))} if config.finetune_epochs else {}),
         },
         metrics=metrics.summary(val_p, y_va) if len(y_va) else {},
     )
     return Result(head, info, history, val_p, val_samples, time.monotonic() - start)
+
+
+@dataclass
+class Tuning:
+    """The second stage of `train_split` with fine-tuning: the tuned block's cached inputs for the
+    same images (and mirrored copies), then `finetune.finetune` starting from the trained head."""
+
+    clf: Classifier
+    train: list[Sample]
+    val: list[Sample]
+    augment: bool
+    progress: Sequence[Progress | None]
+
+    def inputs(self, x_tr: np.ndarray, x_va: np.ndarray) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        pools = FeatureStore(self.clf, extractor=finetune.pool_extractor(self.clf))
+        pool_tr = pools.compute([s.path for s in self.train], self.progress[0])[0]
+        pool_va = pools.compute([s.path for s in self.val], self.progress[1])[0]
+        if self.augment:
+            pool_tr = np.concatenate([pool_tr, mirrored_features(pools, self.train, self.progress[2])[0]])
+        frozen = x_tr.shape[1] - finetune.tuned_dim(self.clf.info.taps)
+        return finetune.inputs_of(pool_tr, x_tr, frozen), finetune.inputs_of(pool_va, x_va, frozen)
+
+    def fit(self, head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy):
+        """Returns the tuned model, the history of both stages joined, and validation logits."""
+        train, val = self.inputs(x_tr, x_va)
+        done = len(history.get("loss", []))
+        has_val = len(y_va) > 0
+        model, more = finetune.finetune(
+            self.clf, head, train, y_tr, val if has_val else None, y_va, config, callbacks, strategy, done
+        )
+        joined = {k: history.get(k, [])[:done] + more.get(k, []) for k in {*history, *more}}
+        return model, joined, finetune.logits(model, val) if has_val else np.zeros(0)
 
 
 def clf_logits(head: keras.Model, x: np.ndarray) -> np.ndarray:

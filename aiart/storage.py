@@ -10,8 +10,9 @@ from pathlib import Path
 
 import keras
 
+from aiart import finetune
 from aiart.config import DEFAULT_HEAD
-from aiart.model import Classifier, HeadInfo, feature_dim
+from aiart.model import Classifier, HeadInfo, feature_dim, tuned_convs
 
 
 class ModelFileError(ValueError):
@@ -62,15 +63,23 @@ def load_head_checked(path: Path | str, info: HeadInfo) -> keras.Model:
         text = str(exc).strip()
         first = text.splitlines()[0].split(". ")[0][:200] if text else type(exc).__name__  # first sentence
         raise ModelFileError(f"not a loadable .keras model ({first})") from None
-    want = feature_dim(info.taps)
+    tuned = tuned_convs(head)
     try:
-        shape_in, shape_out = tuple(head.input_shape), tuple(head.output_shape)
+        want = [(None, feature_dim(info.taps))] if not tuned else finetune.tuned_inputs(info)
+    except ValueError as exc:
+        raise ModelFileError(f"a fine-tuned model does not fit these features: {exc}") from None
+    try:
+        shape_in, shape_out = [tuple(t.shape) for t in head.inputs], tuple(head.output_shape)
     except (AttributeError, ValueError, TypeError):  # e.g. a subclassed model without a graph
         shape_in = shape_out = None
-    if shape_in != (None, want) or shape_out != (None, 1):
-        raise ModelFileError(
-            f"model maps {shape_in} -> {shape_out}; an aiart head must map (None, {want}) -> (None, 1)"
-        )
+    if shape_in != want or shape_out != (None, 1):
+        ins = ", ".join(map(str, want))
+        raise ModelFileError(f"model maps {shape_in} -> {shape_out}; an aiart head must map {ins} -> (None, 1)")
+    if tuned:
+        try:
+            finetune.check_tuned(tuned, info.taps)
+        except ValueError as exc:
+            raise ModelFileError(f"fine-tuned layers do not fit VGG16: {exc}") from None
     return head
 
 

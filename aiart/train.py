@@ -26,6 +26,8 @@ class TrainConfig:
     batch_size: int = 64
     patience: int = 10
     seed: int = 0
+    finetune_epochs: int = 0  # > 0: then also train the last tapped conv block (block5) with the head
+    finetune_lr: float = 1e-5
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -229,7 +229,7 @@ def test_corrupted_cache_entries_are_recomputed(tmp_path, small_classifier):
         if corrupt is None:
             np.save(path, np.zeros(7, np.float32))
         elif corrupt == "nan":
-            np.save(path, np.full(store.dim, np.nan, np.float32))
+            np.save(path, np.full(store.shape, np.nan, np.float32))
         else:
             path.write_bytes(corrupt)
         again, errors = store.compute([img])

@@ -110,7 +110,7 @@ def cmd_evaluate(args) -> int:
 def cmd_train(args) -> int:
     from aiart import dataset, recipe
     from aiart.features import FeatureStore
-    from aiart.model import untrained_classifier
+    from aiart.model import tuned_convs, untrained_classifier
     from aiart.storage import load_head_checked, save_head
     from aiart.train import TrainConfig
 
@@ -123,6 +123,8 @@ def cmd_train(args) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
+        finetune_epochs=args.finetune_epochs,
+        finetune_lr=args.finetune_lr,
     )
     if args.cross_source:
         clf = untrained_classifier()
@@ -138,17 +140,20 @@ def cmd_train(args) -> int:
     strategy = pick_strategy(args.strategy)
     with strategy.scope():  # a resumed head's variables must live where the strategy trains them
         initial = load_head_checked(args.out, clf.info) if args.resume and Path(args.out).is_file() else None
+    if initial is not None and tuned_convs(initial):
+        raise ValueError(f"--resume continues a head on frozen features; {args.out} has a fine-tuned block")
     result = recipe.train_split(
         clf,
         data,
         config,
         FeatureStore(clf),
-        [epoch_bar(args.epochs)],
+        [epoch_bar(args.epochs + args.finetune_epochs)],
         progress=progress_bar("features"),
         initial=initial,
+        augment=args.augment,
         strategy=strategy,
     )
-    if result.info.training["epochs_run"] < args.epochs:  # early stopping: end the bar's line
+    if result.info.training["epochs_run"] < args.epochs + args.finetune_epochs:  # early stopping: end the bar's line
         sys.stderr.write("\n")
     save_head(result.head, result.info, Path(args.out))
     m = result.info.metrics
@@ -299,6 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--holdout", default=None, help="comma-separated sources to validate on")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--resume", action="store_true", help="start from the head already at --out")
+    s.add_argument("--augment", action="store_true", help="add a mirrored copy of each training image")
+    s.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then also fine-tune block5 with the head for N epochs (slow on CPU: a GPU helps)",
+    )
+    s.add_argument("--finetune-lr", type=float, default=1e-5)
     s.add_argument(
         "--strategy",
         choices=("default", "mirrored"),

@@ -87,7 +87,8 @@ class TrainingRun:
     _phase: str = "queued"
     _message: str = "waiting for another training on this server to finish"
     _progress: tuple[int, int, float] | None = None
-    _history: list[dict[str, float]] = field(default_factory=list)
+    _history: list[dict] = field(default_factory=list)  # per epoch: metrics and the stage
+    _stage: str = "training"
     _result: object | None = None
     _error: str | None = None
     _started: float = field(default_factory=time.monotonic)
@@ -108,13 +109,19 @@ class TrainingRun:
         if self.flag.is_set():
             raise StopRequested
 
+    def begin_stage(self) -> None:
+        """A second `fit` in one run is the fine-tuning stage (`recipe.Tuning`)."""
+        with self._lock:
+            self._stage = "fine-tuning" if self._history else "training"
+        self.set_phase("training", self._stage)
+
     def record_epoch(self, epoch: int, logs: dict[str, float]) -> None:
         with self._lock:
-            self._history.append({"epoch": epoch + 1, **logs})
+            self._history.append({"epoch": epoch + 1, **logs, "stage": self._stage})
 
     def callbacks(self, monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
         self._stopper = StopOnRequest(self.flag, monitor)
-        begin = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: self.set_phase("training", "training"))
+        begin = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: self.begin_stage())
         return [begin, EpochLog(self.record_epoch), self._stopper]
 
     # -- read or signalled by the page --------------------------------------------------------
@@ -188,7 +195,7 @@ def train_session(
     run.set_phase("features", "computing features (once per image, then cached)")
     monitor = "val_loss" if data.val else "loss"
     result = recipe.train_split(
-        base, data, config, store, run.callbacks(monitor), progress=run.progress, augment=augment
+        base, data, config, store, run.callbacks(monitor), run.progress, augment=augment, stopped=run.flag.is_set
     )
     run.set_phase("comparing", "comparing with the default model")
     clf = Classifier(result.head, result.info, share_backbone_with=base)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import keras
@@ -154,6 +154,7 @@ def train_split(
     initial: keras.Model | None = None,
     augment: bool = False,
     strategy: tf.distribute.Strategy | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Result:
     """Features (cached), fit, Platt-calibrate on the held-out sources, report their metrics.
 
@@ -161,7 +162,7 @@ def train_split(
     With `config.finetune_epochs`, the head trained on frozen features then goes on training with
     the last tapped conv block (`aiart.finetune`), on that block's cached inputs.
     `progress` sees one count over all passes: train, validation, mirrored copies (then the same
-    three for the tuned block's inputs).
+    three for the tuned block's inputs). Fine-tuning is skipped once `stopped()` (the user's Stop).
     """
     start = time.monotonic()
     n_tr, n_va, n_fl = len(data.train), len(data.val), len(data.train) if augment else 0
@@ -176,7 +177,7 @@ def train_split(
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
     head, history = fit_head(x_tr, y_tr, x_va, y_va, config, callbacks, strategy, initial)
-    if config.finetune_epochs:
+    if config.finetune_epochs and not stopped():
         tuned = Tuning(clf, kept, val_samples, augment, p_tuned)
         head, history, z_va = tuned.fit(head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy)
     else:

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from aiart import recipe, ui
+from aiart.backbone import block_input, top_block
 from aiart.cam.overlay import overlay
 from aiart.compare import confusion_table, metric_rows
 from aiart.config import CLASS_NAMES, default_data_dir
@@ -27,6 +28,7 @@ from aiart.uploads import extract
 DEFAULT_PER_CLASS = 100  # about 200 images: a session takes about a minute the first time
 CURVE_COLOURS = ["#6c3fc5", "#e8893b"]
 DEFAULTS = TrainConfig()
+SECONDS_PER_TUNED_IMAGE = 0.05  # one fine-tuning epoch, per image, measured on the 2-core server
 
 
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
@@ -153,8 +155,16 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
         "the first session computes twice as many training features.",
         key="train-augment",
     )
+    tune_epochs, tune_lr = finetune_settings(len(chosen) - len([s for s in chosen if s.source in holdout]), augment)
     data = recipe.split(chosen, holdout)
-    config = TrainConfig(hidden=hidden, learning_rate=lr, epochs=epochs, batch_size=batch)
+    config = TrainConfig(
+        hidden=hidden,
+        learning_rate=lr,
+        epochs=epochs,
+        batch_size=batch,
+        finetune_epochs=tune_epochs,
+        finetune_lr=tune_lr,
+    )
     n_ai = sum(s.y for s in data.train)
     st.markdown(
         f"**{len(data.train)}** training images ({n_ai} AI, {len(data.train) - n_ai} human"
@@ -164,17 +174,53 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
     return data, config, augment
 
 
+def top_block_name() -> str:
+    """The block that fine-tuning trains: block5 for the default model."""
+    return top_block(models()[0].info.taps)
+
+
+def finetune_settings(n_train: int, augment: bool) -> tuple[int, float]:
+    """The slow option: block5 trains too, after the head. Returns (epochs, learning rate); 0 = off."""
+    block = top_block_name()
+    on = st.toggle(
+        f"Also fine-tune {block} (slow on CPU)",
+        key="train-finetune",
+        help=f"After the head, VGG16's conv block {block[5]} trains with it, at a small learning rate. The blocks "
+        "below stay frozen, so their output is computed once per image and cached like the features.",
+    )
+    if not on:
+        return 0, DEFAULTS.finetune_lr
+    c1, c2 = st.columns(2)
+    epochs = c1.slider("Fine-tuning epochs", 1, 20, 3, key="train-finetune-epochs")
+    lr = c2.select_slider(
+        "Fine-tuning learning rate",
+        [1e-6, 3e-6, 1e-5, 3e-5, 1e-4],
+        DEFAULTS.finetune_lr,
+        format_func=lambda v: f"{v:g}",
+        key="train-finetune-lr",
+        help="Small: the ImageNet weights are a good start, and a large step would undo them.",
+    )
+    images = n_train * (2 if augment else 1)
+    st.warning(
+        f"Slow on this CPU: each fine-tuning epoch runs {block} forward and backward on {images} images, about "
+        f"{images * SECONDS_PER_TUNED_IMAGE:.0f} s on a 2-core server (a GPU takes seconds), and the first session "
+        f"also caches the input of {block} for each image. Stop ends it at the next batch and keeps the best epoch.",
+        icon=":material/hourglass_top:",
+    )
+    return epochs, lr
+
+
 def start_training(data: recipe.Split, config: TrainConfig, augment: bool, keep: object) -> None:
     base, reference = models()
     store = FeatureStore(base)
-    run = TrainingRun(epochs=config.epochs)
+    run = TrainingRun(epochs=config.epochs + config.finetune_epochs)
     # `keep` holds uploaded files' temp folder alive for as long as the job reads them.
     run.start(lambda r, keep=keep: train_session(r, base, data, config, store, augment, reference))
     st.session_state["train-run"] = run
 
 
 # -- live ---------------------------------------------------------------------------------------
-def curve_spec(title: str, best: int | None, y_max: float | None) -> dict:
+def curve_spec(title: str, best: int | None, y_max: float | None, tuned_from: int | None = None) -> dict:
     """A Vega-Lite spec written out: ~30x cheaper per redraw than building it with Altair, which
     matters when the chart is redrawn every second while training runs in the same process.
     `y_max` fixes the top of the y axis (lines above it are cut off)."""
@@ -201,7 +247,14 @@ def curve_spec(title: str, best: int | None, y_max: float | None) -> dict:
         layers.append(
             {"mark": {"type": "rule", "strokeDash": [4, 4], "color": "#777"}, "encoding": {"x": {"datum": best}}}
         )
+    if tuned_from:
+        layers.append({"mark": {"type": "rule", "color": "#2a9d8f"}, "encoding": {"x": {"datum": tuned_from - 0.5}}})
     return {"height": 240, "layer": layers}
+
+
+def tuned_from(history: list[dict]) -> int | None:
+    """First epoch of the fine-tuning stage, if there was one."""
+    return next((h["epoch"] for h in history if h.get("stage") == "fine-tuning"), None)
 
 
 def loss_cap(history: list[dict]) -> float | None:
@@ -216,7 +269,7 @@ def curves(history: list[dict], best: int | None = None) -> None:
     """Loss and accuracy per epoch, training and validation; a dashed line marks the kept epoch."""
     if not history:
         return
-    cap = loss_cap(history)
+    cap, tuned = loss_cap(history), tuned_from(history)
     for col, metric, title, y_max in zip(
         st.columns(2), ("loss", "accuracy"), ("loss (lower is better)", "accuracy"), (cap, 1.0)
     ):
@@ -226,8 +279,10 @@ def curves(history: list[dict], best: int | None = None) -> None:
             for curve, key in (("training", metric), ("validation", f"val_{metric}"))
             if key in h
         ]
-        col.vega_lite_chart(pd.DataFrame(rows), curve_spec(title, best, y_max), width="stretch")
+        col.vega_lite_chart(pd.DataFrame(rows), curve_spec(title, best, y_max, tuned), width="stretch")
     notes = []
+    if tuned:
+        notes.append(f"Solid green line: from epoch {tuned} on, {top_block_name()} is fine-tuned with the head.")
     if best:
         notes.append(f"Dashed line: epoch {best}, the lowest validation loss; its weights are the ones kept.")
     if cap:
@@ -241,6 +296,9 @@ def curves(history: list[dict], best: int | None = None) -> None:
 
 
 def best_epoch(history: list[dict]) -> int | None:
+    """The epoch whose weights are kept: the best of the last stage (fine-tuning starts from the head's best)."""
+    stage = history[-1].get("stage") if history else None
+    history = [h for h in history if h.get("stage") == stage]
     key = "val_loss" if history and "val_loss" in history[0] else "loss"
     return min(history, key=lambda h: h[key])["epoch"] if history else None
 
@@ -260,9 +318,10 @@ def status(snap) -> None:
         n = len(snap.history)
         last = snap.history[-1] if snap.history else {}
         val = f" · validation accuracy {last['val_accuracy']:.1%}" if "val_accuracy" in last else ""
+        what = f"Fine-tuning {top_block_name()} and the head" if snap.message == "fine-tuning" else "Training"
         st.progress(
             min(n / max(snap.epochs, 1), 1.0),
-            text=f"Training: epoch {n} of at most {snap.epochs}{val} · {snap.seconds:.0f} s",
+            text=f"{what}: epoch {n} of at most {snap.epochs}{val} · {snap.seconds:.0f} s",
         )
     else:
         st.progress(1.0, text="Comparing with the default model and drawing heatmaps...")
@@ -391,10 +450,17 @@ def keep(res) -> None:
     c3.download_button(
         "Download info (.json)", text, file_name="aiart-head.json", mime="application/json", on_click="ignore"
     )
+    if clf.tuned:
+        held = (
+            f"the head and the fine-tuned {', '.join(clf.tuned)} ({len(data) / 2**20:.0f} MB): "
+            f"{block_input(top_block_name())} and the frozen layers' statistics → logit"
+        )
+    else:
+        held = f"the head only: features {tuple(clf.head.input_shape)} → logit {tuple(clf.head.output_shape)}"
     st.caption(
-        f"The file holds the head only: features {tuple(clf.head.input_shape)} → logit {tuple(clf.head.output_shape)}. "
-        f"It runs on VGG16 features of {clf.input_size}×{clf.input_size} images ({len(clf.info.taps)} conv "
-        "layers' channel statistics); load it below or with `python -m aiart --model FILE`."
+        f"The file holds {held}. It runs on VGG16 features of {clf.input_size}×{clf.input_size} images "
+        f"({len(clf.info.taps)} conv layers' channel statistics); load it below or with "
+        "`python -m aiart --model FILE`."
     )
     with st.expander("Model info (JSON)"):
         st.json(text)
@@ -425,7 +491,9 @@ def load_panel(base: Classifier) -> None:
             st.error(f"Cannot use this file: {ui.escape_md(error)}", icon=":material/error:")
             return
         st.success(
-            f"A valid head: {tuple(clf.head.input_shape)} → {tuple(clf.head.output_shape)}.", icon=":material/check:"
+            f"A valid head{' with a fine-tuned ' + ', '.join(clf.tuned) if clf.tuned else ''}: "
+            f"{tuple(clf.head.input_shape)} → {tuple(clf.head.output_shape)}.",
+            icon=":material/check:",
         )
         st.button(
             "Use the uploaded model in Classify and Browse", key="train-use-loaded", on_click=use_model, args=(clf,)
@@ -452,8 +520,8 @@ def session_model_banner() -> None:
 st.title(":material/model_training: Train your own detector")
 st.caption(
     "VGG16's conv layers stay frozen; only a small head on their texture statistics is trained, so a session "
-    "takes about a minute the first time and seconds after that. Watch the curves, stop when you like, and "
-    "compare with the default model."
+    "takes about a minute the first time and seconds after that (fine-tuning block5 too is an option, slow on a "
+    "CPU). Watch the curves, stop when you like, and compare with the default model."
 )
 session_model_banner()
 

@@ -179,3 +179,37 @@ def test_training_on_uploaded_images(page):
     snap = at.session_state["train-run"].snapshot()
     assert snap.phase == "done", snap.error
     assert snap.result.result.info.training["n_train"] == 6
+
+
+def test_fine_tune_mode_trains_block_then_loads_back(page, labelled_folder, tmp_path):
+    from aiart.storage import save_head
+
+    at = page()
+    assert not at.warning  # the slow option is off by default
+    at.toggle(key="train-finetune").set_value(True).run()
+    assert "Slow on this CPU" in at.warning[0].value and "runs block3 forward" in at.warning[0].value
+    at.multiselect[0].set_value(good_holdout(labelled_folder))
+    at.slider(key="train-epochs").set_value(2)
+    at.slider(key="train-finetune-epochs").set_value(2)
+    at.select_slider(key="train-finetune-lr").set_value(1e-4)
+    at.button(key="train-go").click().run()
+    messages = set()
+    wait_done(at, timeout=180, on_running=lambda a: messages.add(a.session_state["train-run"].snapshot().message))
+    snap = at.session_state["train-run"].snapshot()
+    assert snap.phase == "done", snap.error
+    assert [h["stage"] for h in snap.history][-2:] == ["fine-tuning"] * 2
+    assert (
+        snap.history[0]["stage"] == "training"
+        and [h["epoch"] for h in snap.history] == [1, 2, 3, 4][: len(snap.history)]
+    )
+    clf = snap.result.clf
+    assert clf.tuned == ("block3_conv1", "block3_conv2", "block3_conv3")
+    assert any("block3 is fine-tuned with the head" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("fine-tuned block3_conv1" in c.value for c in at.caption)  # what the download holds
+    assert snap.result.comparison is not None
+
+    save_head(clf.head, clf.info, tmp_path / "tuned.keras")
+    at.file_uploader(key="train-load").set_value(("tuned.keras", (tmp_path / "tuned.keras").read_bytes(), "x")).run()
+    assert not at.error and "with a fine-tuned block3_conv1" in at.success[-1].value
+    at.button(key="train-use-loaded").click().run()
+    assert at.session_state["session_classifier"].tuned == clf.tuned

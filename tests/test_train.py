@@ -20,7 +20,7 @@ from aiart.dataset import scan
 from aiart.features import FeatureStore
 from aiart.live import EpochLog, StopOnRequest, TrainingRun, train_session
 from aiart.model import Classifier, HeadInfo, build_head, feature_dim
-from aiart.storage import load_head_checked, save_head
+from aiart.storage import load_classifier, load_head_checked, save_head
 from aiart.train import TrainConfig
 from aiart.uploads import extract
 from tests.conftest import SMALL_TAPS, png_bytes, synthetic_art
@@ -318,6 +318,23 @@ def test_cli_train_end_to_end_and_resume(small_head_file, sourced_folder, tmp_pa
     assert main([*args, "--resume"]) == 0
     resumed = load_head_checked(out, info)
     assert not all(np.array_equal(a, b) for a, b in zip(first.get_weights(), resumed.get_weights()))
+
+
+def test_cli_train_fine_tunes_with_augmentation(small_head_file, sourced_folder, tmp_path, capsys):
+    from aiart.cli import main
+
+    out = tmp_path / "tuned.keras"
+    args = ["--model", str(small_head_file), "train", str(sourced_folder), "--epochs", "2", "--hidden", "8"]
+    args += ["--holdout", "src0", "--augment", "--finetune-epochs", "2", "--finetune-lr", "1e-3", "--out", str(out)]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["epochs"] >= 3  # the head's epochs, then fine-tuning's
+    info = HeadInfo.load(out.with_suffix(".json"))
+    assert info.training["finetuned"] == ["block3_conv1", "block3_conv2", "block3_conv3"]
+    assert info.training["mirrored_copies"] == info.training["n_train"] == 12
+    assert load_classifier(out).tuned == ("block3_conv1", "block3_conv2", "block3_conv3")
+    assert main([*args, "--resume"]) == 2  # a tuned file cannot be resumed as a head: one clear line
+    assert "fine-tuned block" in capsys.readouterr().err
 
 
 def test_cli_train_reports_bad_folder(tmp_path, capsys, small_head_file):

@@ -107,7 +107,7 @@ def main(args) -> int:
     if args.train:
         from aiart.bench_train import bench_train
 
-        bench_train(clf)
+        bench_train(clf, finetune_epochs=args.finetune_epochs)
     if args.sessions:
         from aiart.bench_sessions import bench_sessions
 

@@ -344,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeats", type=int, default=5)
     s.add_argument("--batch", type=int, default=16)
     s.add_argument("--train", action="store_true", help="also time a default training session")
+    s.add_argument(
+        "--finetune-epochs", type=int, default=0, metavar="N", help="with --train: also time fine-tuning block5"
+    )
     s.add_argument("--sessions", type=int, default=0, help="also report RSS with N concurrent sessions")
     s.set_defaults(func=cmd_bench)
 

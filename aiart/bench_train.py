@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from aiart import dataset, recipe
+from aiart.backbone import block_input, top_block
 from aiart.config import CLASS_NAMES, default_data_dir
 from aiart.features import FeatureStore
 from aiart.model import Classifier
@@ -82,9 +83,10 @@ def bench_train(
         (first, _), (again, tuned_result) = tuning
         epochs = tuned_result.info.training["epochs_run"] - result.info.training["epochs_run"]
         per_image = (again - cached) / max(epochs * n_train, 1)
-        print(f"{f'+ fine-tune block5, {epochs} epochs, first time':44s} {first:8.1f} s  (caches block4_pool)")
+        block = top_block(clf.info.taps)
         print(
-            f"{f'+ fine-tune block5, {epochs} epochs, cached':44s} {again:8.1f} s  ({per_image:.3f} s per image-epoch)"
+            f"{f'+ fine-tune {block}, {epochs} epochs, first time':44s} {first:8.1f} s  (caches {block_input(block)})"
         )
+        print(f"{f'+ fine-tune {block}, {epochs} epochs, cached':44s} {again:8.1f} s  ({per_image:.3f} s/image/epoch)")
         report |= {"finetune_first_s": first, "finetune_cached_s": again, "finetune_s_per_image_epoch": per_image}
     return report

@@ -22,7 +22,7 @@ from aiart.backbone import BLOCKS, FILTERS, block_input, copy_conv, split_taps
 from aiart.backbone import top_block as tuned_block
 from aiart.features import Extractor
 from aiart.model import ChannelStats, Classifier, HeadInfo, apply_layers, feature_dim, head_chain
-from aiart.train import TrainConfig, balanced_weights
+from aiart.train import TrainConfig, balanced_weights, best_epoch_keeper, compile_logit_model
 
 
 def tuned_dim(taps: Sequence[str]) -> int:
@@ -119,14 +119,9 @@ def finetune(
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_tunable(base, head)
-        model.compile(
-            optimizer=keras.optimizers.Adam(config.finetune_lr),
-            loss=keras.losses.BinaryCrossentropy(from_logits=True),
-            metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
-        )
+        compile_logit_model(model, config.finetune_lr)
     has_val = y_val is not None and len(y_val) > 0
-    monitor = "val_loss" if has_val else "loss"
-    stops = keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True)
+    stops = best_epoch_keeper(has_val, config.patience)
     history = model.fit(
         dataset(x_train, y_train, config.batch_size, config.seed),
         validation_data=dataset(x_val, y_val, 64) if has_val else None,

@@ -52,6 +52,22 @@ def adapt_standardize(head: keras.Model, x: np.ndarray, floor: float = 1e-4) -> 
     layer.finalize_state()  # Normalization caches mean/variance tensors; refresh them
 
 
+def compile_logit_model(model: keras.Model, learning_rate: float) -> None:
+    """Adam on the log-loss of a logit; accuracy thresholds the logit at 0 (P = 0.5)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
+    )
+
+
+def best_epoch_keeper(has_val: bool, patience: int) -> keras.callbacks.EarlyStopping:
+    """Stops after `patience` epochs without a better (validation) loss and restores the best epoch."""
+    return keras.callbacks.EarlyStopping(
+        monitor="val_loss" if has_val else "loss", patience=patience, restore_best_weights=True
+    )
+
+
 def fit_head(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -70,14 +86,9 @@ def fit_head(
         head = initial or build_head(x_train.shape[1], config.hidden, config.dropout, config.l2)
         if initial is None:
             adapt_standardize(head, x_train)
-        head.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate),
-            loss=keras.losses.BinaryCrossentropy(from_logits=True),
-            metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
-        )
+        compile_logit_model(head, config.learning_rate)
     has_val = x_val is not None and len(x_val) > 0
-    monitor = "val_loss" if has_val else "loss"
-    stops = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True)]
+    stops = [best_epoch_keeper(has_val, config.patience)]
     # tf.data pipelines built once: a third faster than handing numpy to fit() (which re-adapts the
     # arrays every epoch), and the form tf.distribute strategies shard across devices.
     train = (

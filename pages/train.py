@@ -28,7 +28,7 @@ from aiart.uploads import extract
 DEFAULT_PER_CLASS = 100  # about 200 images: a session takes about a minute the first time
 CURVE_COLOURS = ["#6c3fc5", "#e8893b"]
 DEFAULTS = TrainConfig()
-SECONDS_PER_TUNED_IMAGE = 0.05  # one fine-tuning epoch, per image, measured on the 2-core server
+SECONDS_PER_TUNED_IMAGE = 0.06  # one fine-tuning epoch, per image: `bench --train --finetune-epochs 3` here
 
 
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")

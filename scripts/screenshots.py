@@ -112,7 +112,26 @@ def train(page, out: Path) -> None:
     page.screenshot(path=out / "train.png")
 
 
-SHOTS = {"classify": classify, "browse": browse, "train": train}
+def finetune(page, out: Path) -> None:
+    """The slow option: a session that fine-tunes block5 too, caught while it does (the status line and
+    the green line where fine-tuning began)."""
+    nav(page, "Train")
+    page.locator(".st-key-train-go button").wait_for(timeout=LONG)
+    page.get_by_text("Also fine-tune block5").click()
+    thumb = page.locator(".st-key-train-finetune-epochs [role=slider]")
+    thumb.wait_for(timeout=LONG)
+    thumb.focus()
+    page.keyboard.press("End")  # 20 epochs: long enough to be caught mid-way
+    wait_idle(page, LONG / 1000)
+    page.locator(".st-key-train-go button").click()
+    page.get_by_text("Fine-tuning block5 and the head").wait_for(timeout=LONG)
+    page.wait_for_timeout(4000)  # a few fine-tuning epochs on the curves
+    scroll_to(page, page.get_by_role("heading", name="3. Training"))
+    page.screenshot(path=out / "train-finetune.png")
+    page.get_by_text("Kept the weights of epoch").wait_for(timeout=LONG)
+
+
+SHOTS = {"classify": classify, "browse": browse, "train": train, "finetune": finetune}
 
 
 def main() -> int:

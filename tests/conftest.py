@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,6 +123,17 @@ def known_folder(labelled_folder, small_classifier):
     path = browse.cache_file(small_classifier.version, browse.folder_key(samples))
     browse.write_cache(path, samples, p, errors)
     return labelled_folder
+
+
+def write_sourced_folder(root: Path) -> Path:
+    """Kaggle layout with 3 source sub-folders per class, 3 synthetic images each."""
+    for label, ai in (("AI_GENERATED", True), ("NON_AI_GENERATED", False)):
+        for src in range(3):
+            folder = root / label / f"src{src}"
+            folder.mkdir(parents=True)
+            for i in range(3):
+                synthetic_art(10 * src + i + (0 if ai else 100), ai).save(folder / f"{i}.png")
+    return root
 
 
 def run_python(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:

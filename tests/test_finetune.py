@@ -18,21 +18,14 @@ from aiart.live import TrainingRun, train_session
 from aiart.model import ChannelStats, Classifier, HeadInfo, feature_dim, to_batch
 from aiart.storage import ModelFileError, load_classifier, load_head_checked, save_head
 from aiart.train import TrainConfig
-from tests.conftest import SMALL_TAPS, synthetic_art
+from tests.conftest import SMALL_TAPS, synthetic_art, write_sourced_folder
 
 CONFIG = TrainConfig(hidden=8, epochs=3, batch_size=4, finetune_epochs=2, finetune_lr=1e-3)
 
 
 @pytest.fixture(scope="module")
 def sourced(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tune")
-    for label, ai in (("AI_GENERATED", True), ("NON_AI_GENERATED", False)):
-        for src in range(3):
-            folder = root / label / f"src{src}"
-            folder.mkdir(parents=True)
-            for i in range(3):
-                synthetic_art(10 * src + i + (0 if ai else 100), ai).save(folder / f"{i}.png")
-    return root
+    return write_sourced_folder(tmp_path_factory.mktemp("tune"))
 
 
 @pytest.fixture(scope="module")

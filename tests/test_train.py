@@ -23,20 +23,12 @@ from aiart.model import Classifier, HeadInfo, build_head, feature_dim
 from aiart.storage import load_classifier, load_head_checked, save_head
 from aiart.train import TrainConfig
 from aiart.uploads import extract
-from tests.conftest import SMALL_TAPS, png_bytes, synthetic_art
+from tests.conftest import SMALL_TAPS, png_bytes, synthetic_art, write_sourced_folder
 
 
 @pytest.fixture
 def sourced_folder(tmp_path):
-    """Kaggle layout with 3 source sub-folders per class, 3 images each."""
-    root = tmp_path / "sourced"
-    for label, ai in (("AI_GENERATED", True), ("NON_AI_GENERATED", False)):
-        for src in range(3):
-            folder = root / label / f"src{src}"
-            folder.mkdir(parents=True)
-            for i in range(3):
-                synthetic_art(10 * src + i + (0 if ai else 100), ai).save(folder / f"{i}.png")
-    return root
+    return write_sourced_folder(tmp_path / "sourced")
 
 
 # -- callbacks on a tiny Keras model --------------------------------------------------------------

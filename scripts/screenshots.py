@@ -118,8 +118,8 @@ def finetune(page, out: Path) -> None:
     nav(page, "Train")
     page.locator(".st-key-train-go button").wait_for(timeout=LONG)
     page.get_by_text("Also fine-tune block5").click()
-    thumb = page.locator(".st-key-train-finetune-epochs [role=slider]")
-    thumb.wait_for(timeout=LONG)
+    thumb = page.locator(".st-key-train-finetune-epochs input[type=range]")  # visually hidden, focusable
+    thumb.wait_for(state="attached", timeout=LONG)
     thumb.focus()
     page.keyboard.press("End")  # 20 epochs: long enough to be caught mid-way
     wait_idle(page, LONG / 1000)

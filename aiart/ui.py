@@ -11,10 +11,25 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from streamlit.runtime.pages_manager import PagesManager
 
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD
 from aiart.explain import default_layer
 from aiart.model import Classifier
+
+
+def page_header(title: str) -> None:
+    """Every page starts here. The very first script run of a server process runs in Streamlit's old
+    `pages/` folder mode (`PagesManager.uses_pages_directory`, which only `st.navigation` clears), so a
+    first request straight to /train showed the page under an auto-generated sidebar. A session whose
+    first run is such a run clears the flag as `st.navigation` would and reruns once, through
+    streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)"""
+    first = "aiart-seen" not in st.session_state
+    st.session_state["aiart-seen"] = True
+    if PagesManager.uses_pages_directory and first:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.title(title)
 
 
 def settle_heap() -> None:

@@ -14,7 +14,7 @@ PER_PAGE = 20
 TILE_WIDTH = 168  # three tiles per row even beside the sidebar on a 1024 px projector
 SHORT = {"AI_GENERATED": "AI", "NON_AI_GENERATED": "human"}
 
-st.title(":material/photo_library: Browse the dataset")
+ui.page_header(":material/photo_library: Browse the dataset")
 st.caption(
     "Every labelled image of a folder with the model's verdict: how good the model is, where it goes "
     "wrong, and why (click Explain under any image)."

@@ -13,7 +13,7 @@ from aiart.dataset import DatasetError, scan
 CARDS_PER_PAGE = 8
 MAX_PICKS = 12
 
-st.title(":material/image_search: Classify artwork")
+ui.page_header(":material/image_search: Classify artwork")
 st.caption(
     "Drop images to see how likely each one is AI-generated, and which regions pushed the model "
     "towards its answer (Grad-CAM heatmaps)."

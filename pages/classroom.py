@@ -138,7 +138,7 @@ def reset_score() -> None:
 
 
 st.html(PROJECTOR_CSS)
-st.title(":material/co_present: Classroom")
+ui.page_header(":material/co_present: Classroom")
 clf = ui.require_classifier()
 
 with st.sidebar:

@@ -517,7 +517,7 @@ def session_model_banner() -> None:
 
 
 # -- page ---------------------------------------------------------------------------------------
-st.title(":material/model_training: Train your own detector")
+ui.page_header(":material/model_training: Train your own detector")
 st.caption(
     "VGG16's conv layers stay frozen; only a small head on their texture statistics is trained, so a session "
     "takes about a minute the first time and seconds after that (fine-tuning block5 too is an option, slow on a "

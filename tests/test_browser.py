@@ -265,3 +265,22 @@ def test_four_sessions_at_once_no_cross_talk(new_page, app):
     wait_idle(pages[0])
     together = {name: verdict(card_of(pages[0], name)) for name in names}
     assert together == shown
+
+
+def test_first_request_of_a_server_straight_to_a_subpage_gets_the_app_navigation(browser, tmp_path):
+    """Streamlit runs a process's very first script run in its old `pages/`-folder mode; a teacher's
+    first link to /train must still show the app's own navigation, not an auto-generated one."""
+    data = make_dataset(tmp_path / "data")
+    with streamlit_server(data, tmp_path / "cache", tmp_path / "streamlit.log") as url:
+        ctx = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = ctx.new_page()
+            page.goto(f"{url}/train")
+            page.get_by_role("heading", name="Train your own detector").wait_for(timeout=FIRST_RUN)
+            wait_idle(page, FIRST_RUN / 1000)
+            links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+            page.screenshot(path=tmp_path / "first-request-train.png")
+            assert [t.split()[-1] for t in links] == ["Classify", "Browse", "Train", "Classroom"], links
+            assert not exceptions(page)
+        finally:
+            ctx.close()

@@ -22,7 +22,7 @@ from aiart.backbone import BLOCKS, FILTERS, block_input, copy_conv, split_taps
 from aiart.backbone import top_block as tuned_block
 from aiart.features import Extractor
 from aiart.model import ChannelStats, Classifier, HeadInfo, apply_layers, feature_dim, head_chain
-from aiart.train import TrainConfig, balanced_weights, best_epoch_keeper, compile_logit_model
+from aiart.train import TrainConfig, balanced_weights, best_epoch_keeper, column, compile_logit_model
 
 
 def tuned_dim(taps: Sequence[str]) -> int:
@@ -92,7 +92,7 @@ def inputs_of(pooled: np.ndarray, feats: np.ndarray, frozen_dim: int) -> tuple[n
 
 def dataset(x: tuple[np.ndarray, ...], y: np.ndarray, batch: int, seed: int | None = None) -> tf.data.Dataset:
     """float16 activations stay float16 in memory and become float32 per batch."""
-    data = tf.data.Dataset.from_tensor_slices((x, y.astype(np.float32)))
+    data = tf.data.Dataset.from_tensor_slices((x, column(y)))
     if seed is not None:
         data = data.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
 

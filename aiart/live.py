@@ -19,7 +19,7 @@ from aiart import recipe
 from aiart.compare import Comparison, Disagreement, compare, explain_disagreements, same_features
 from aiart.features import FeatureStore
 from aiart.model import Classifier
-from aiart.train import TrainConfig
+from aiart.train import TrainConfig, monitored
 
 # Training takes both CPU cores of a small server: sessions queue for it instead of slowing each other.
 TRAINING_SLOTS = threading.BoundedSemaphore(1)
@@ -48,7 +48,7 @@ class StopOnRequest(keras.callbacks.EarlyStopping):
     Keras still validates that partial epoch, so it competes for "best" with real numbers.
     """
 
-    def __init__(self, flag: threading.Event, monitor: str = "val_loss"):
+    def __init__(self, flag: threading.Event, monitor: str = monitored(True)):
         super().__init__(monitor=monitor, patience=2**31, restore_best_weights=True)
         self.flag = flag
         self.stopped = False
@@ -119,7 +119,7 @@ class TrainingRun:
         with self._lock:
             self._history.append({"epoch": epoch + 1, **logs, "stage": self._stage})
 
-    def callbacks(self, monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
+    def callbacks(self, monitor: str = monitored(True)) -> list[keras.callbacks.Callback]:
         self._stopper = StopOnRequest(self.flag, monitor)
         begin = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: self.begin_stage())
         return [begin, EpochLog(self.record_epoch), self._stopper]
@@ -193,7 +193,7 @@ def train_session(
     """The Train page's job: features of `base`'s conv layers, fit (watched), then the new model
     against `reference` (the default model) on the same validation images, if there is one."""
     run.set_phase("features", "computing features (once per image, then cached)")
-    monitor = "val_loss" if data.val else "loss"
+    monitor = monitored(bool(data.val))
     result = recipe.train_split(
         base, data, config, store, run.callbacks(monitor), run.progress, augment=augment, stopped=run.flag.is_set
     )

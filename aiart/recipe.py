@@ -246,12 +246,15 @@ def train_default(
 ) -> tuple[keras.Model, HeadInfo]:
     """The shipped model: cross-source CV for honest metrics and Platt scaling, then all data.
 
-    The final head trains for the median number of epochs that early stopping chose in the folds,
-    and the calibration fit on out-of-fold logits (sources unseen by each fold's head) is baked in.
+    Every head, in the folds and the final one, trains for exactly `config.epochs`: choosing each
+    fold's epoch by its own held-out sources would flatter the metrics (and give logits of another
+    scale than the final head's, which spoils the calibration). The Platt scaling fit on the
+    out-of-fold logits (sources unseen by each fold's head) is baked into the final head.
     """
     x, y, kept, bad = features_for(FeatureStore(clf), samples, progress)
     groups = [s.source for s in kept]
-    oof, fold_info = cross_source(x, y, groups, config, folds)
+    final = TrainConfig(**{**config.as_dict(), "patience": 10**6})  # a fixed number of epochs
+    oof, fold_info = cross_source(x, y, groups, final, folds)
     p_oof = calibrated_oof(oof, y, groups, folds)
     per_source = {
         src: {
@@ -262,8 +265,6 @@ def train_default(
         for src in sorted(set(groups))
         for m in [np.array(groups) == src]
     }
-    epochs = int(np.median([f["best_epoch"] for f in fold_info]))
-    final = TrainConfig(**{**config.as_dict(), "epochs": max(epochs, 1), "patience": 10**6})
     head, _ = fit_head(x, y, None, None, final)
     a, b = platt(oof, y)
     fold_calibration(head, a, b)

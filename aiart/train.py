@@ -52,20 +52,35 @@ def adapt_standardize(head: keras.Model, x: np.ndarray, floor: float = 1e-4) -> 
     layer.finalize_state()  # Normalization caches mean/variance tensors; refresh them
 
 
+def column(y: np.ndarray) -> np.ndarray:
+    """Labels as float32 (N, 1), the logit's shape: the log-loss metric, unlike the loss, needs it."""
+    return np.asarray(y, np.float32).reshape(-1, 1)
+
+
 def compile_logit_model(model: keras.Model, learning_rate: float) -> None:
-    """Adam on the log-loss of a logit; accuracy thresholds the logit at 0 (P = 0.5)."""
+    """Adam on the log-loss of a logit; accuracy thresholds the logit at 0 (P = 0.5).
+
+    Keras's `loss` includes the L2 penalty, which keeps falling as weights shrink whatever the data
+    says; the `log_loss` metric is the data's own log-loss, the one to plot and to stop on.
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
+        metrics=[
+            keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0),
+            keras.metrics.BinaryCrossentropy(from_logits=True, name="log_loss"),
+        ],
     )
+
+
+def monitored(has_val: bool) -> str:
+    """What picks the best epoch: validation log-loss, or the training one without validation."""
+    return "val_log_loss" if has_val else "log_loss"
 
 
 def best_epoch_keeper(has_val: bool, patience: int) -> keras.callbacks.EarlyStopping:
-    """Stops after `patience` epochs without a better (validation) loss and restores the best epoch."""
-    return keras.callbacks.EarlyStopping(
-        monitor="val_loss" if has_val else "loss", patience=patience, restore_best_weights=True
-    )
+    """Stops after `patience` epochs without a better (validation) log-loss and restores the best epoch."""
+    return keras.callbacks.EarlyStopping(monitor=monitored(has_val), patience=patience, restore_best_weights=True)
 
 
 def fit_head(
@@ -92,15 +107,13 @@ def fit_head(
     # tf.data pipelines built once: a third faster than handing numpy to fit() (which re-adapts the
     # arrays every epoch), and the form tf.distribute strategies shard across devices.
     train = (
-        tf.data.Dataset.from_tensor_slices((x_train.astype(np.float32), y_train.astype(np.float32)))
+        tf.data.Dataset.from_tensor_slices((x_train.astype(np.float32), column(y_train)))
         .shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size)
         .prefetch(2)
     )
     val = (
-        tf.data.Dataset.from_tensor_slices((x_val.astype(np.float32), y_val.astype(np.float32)))
-        .batch(config.batch_size)
-        .cache()
+        tf.data.Dataset.from_tensor_slices((x_val.astype(np.float32), column(y_val))).batch(config.batch_size).cache()
         if has_val
         else None
     )
@@ -180,7 +193,7 @@ def cross_source(
                 "fold": f,
                 "n": len(val),
                 "accuracy": float(np.mean((oof[val] > 0) == y[val])),
-                "best_epoch": int(np.argmin(history["val_loss"])) + 1,
+                "lowest_val_log_loss_epoch": int(np.argmin(history[monitored(True)])) + 1,  # for the record
                 "sources": sorted(set(np.asarray(groups)[val])),
             }
         )

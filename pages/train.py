@@ -22,7 +22,7 @@ from aiart.features import FeatureStore
 from aiart.live import TrainingRun, train_session
 from aiart.model import Classifier, HeadInfo, untrained_classifier
 from aiart.storage import ModelFileError, load_head_checked, save_head
-from aiart.train import TrainConfig
+from aiart.train import TrainConfig, monitored
 from aiart.uploads import extract
 
 DEFAULT_PER_CLASS = 100  # about 200 images: a session takes about a minute the first time
@@ -146,7 +146,7 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
         DEFAULTS.epochs,
         key="train-epochs",
         help=f"At most; stops early after {DEFAULTS.patience} epochs without a "
-        "better validation loss, and keeps the best epoch.",
+        "better validation log-loss, and keeps the best epoch.",
     )
     batch = c4.select_slider("Batch size", [8, 16, 32, 64, 128], DEFAULTS.batch_size, key="train-batch")
     augment = st.toggle(
@@ -260,8 +260,8 @@ def tuned_from(history: list[dict]) -> int | None:
 def loss_cap(history: list[dict]) -> float | None:
     """Top of the loss axis when validation loss explodes (very sure, wrong answers), else None:
     one huge value would otherwise flatten every other curve into a line at zero."""
-    train = max(h["loss"] for h in history)
-    val = max((h["val_loss"] for h in history if "val_loss" in h), default=0.0)
+    train = max(h["log_loss"] for h in history)
+    val = max((h["val_log_loss"] for h in history if "val_log_loss" in h), default=0.0)
     return 3 * train if val > 3 * train else None
 
 
@@ -271,7 +271,7 @@ def curves(history: list[dict], best: int | None = None) -> None:
         return
     cap, tuned = loss_cap(history), tuned_from(history)
     for col, metric, title, y_max in zip(
-        st.columns(2), ("loss", "accuracy"), ("loss (lower is better)", "accuracy"), (cap, 1.0)
+        st.columns(2), ("log_loss", "accuracy"), ("log-loss (lower is better)", "accuracy"), (cap, 1.0)
     ):
         rows = [
             {"epoch": h["epoch"], "curve": curve, "value": h[key]}
@@ -284,11 +284,11 @@ def curves(history: list[dict], best: int | None = None) -> None:
     if tuned:
         notes.append(f"Solid green line: from epoch {tuned} on, {top_block_name()} is fine-tuned with the head.")
     if best:
-        notes.append(f"Dashed line: epoch {best}, the lowest validation loss; its weights are the ones kept.")
+        notes.append(f"Dashed line: epoch {best}, the lowest validation log-loss; its weights are the ones kept.")
     if cap:
-        peak = max(h.get("val_loss", 0.0) for h in history)
+        peak = max(h.get("val_log_loss", 0.0) for h in history)
         notes.append(
-            f"Validation loss is cut off above {cap:.1f} (it reached {peak:,.0f}): the model was very sure "
+            f"Validation log-loss is cut off above {cap:.1f} (it reached {peak:,.0f}): the model was very sure "
             "and wrong on some validation images."
         )
     if notes:
@@ -299,7 +299,7 @@ def best_epoch(history: list[dict]) -> int | None:
     """The epoch whose weights are kept: the best of the last stage (fine-tuning starts from the head's best)."""
     stage = history[-1].get("stage") if history else None
     history = [h for h in history if h.get("stage") == stage]
-    key = "val_loss" if history and "val_loss" in history[0] else "loss"
+    key = monitored(bool(history) and "val_log_loss" in history[0])
     return min(history, key=lambda h: h[key])["epoch"] if history else None
 
 
@@ -360,7 +360,7 @@ def results(snap) -> None:
     if snap.phase == "stopped":
         how = f"Stopped by you during epoch {ran}"
     elif ran < snap.epochs:
-        how = f"Early stopping ended training after epoch {ran} (no better validation loss for a while)"
+        how = f"Early stopping ended training after epoch {ran} (no better validation log-loss for a while)"
     else:
         how = f"Trained all {ran} epochs"
     st.success(f"{how}, in {snap.seconds:.1f} s. Kept the weights of epoch {best}.", icon=":material/check_circle:")

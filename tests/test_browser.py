@@ -202,10 +202,12 @@ def test_browse_tiles_metrics_and_explain(new_page, app):
     wait_idle(page)
     assert "/browse" in page.url
 
+    page.screenshot(path=app.shots / "browse-first.png")
     metrics = page.locator(METRIC).all_inner_texts()
     assert any("Images scored" in m and "12" in m for m in metrics), metrics
     assert any("Accuracy" in m and "%" in m for m in metrics), metrics
     confusion = page.locator('[data-testid="stTable"]', has_text="said AI")
+    confusion.first.wait_for()  # on a loaded machine the tables can land after the metrics
     assert confusion.count() == 1
     assert "AI-generated" in confusion.inner_text() and "human-made" in confusion.inner_text()
     diagram = page.locator('[data-testid="stColumn"]', has=page.locator(IMAGE))  # beside the confusion matrix

@@ -68,7 +68,7 @@ class Recorder(keras.callbacks.Callback):
 def test_stop_flag_ends_training_at_next_batch_and_keeps_best_weights():
     model, x, y, xv, yv = tiny_problem()
     flag = threading.Event()
-    stop, rec, log = StopOnRequest(flag), Recorder(flag, epoch=3, at=2), []
+    stop, rec, log = StopOnRequest(flag, "val_loss"), Recorder(flag, epoch=3, at=2), []
     model.fit(
         x, y, validation_data=(xv, yv), epochs=50, batch_size=8, verbose=0,
         callbacks=[rec, EpochLog(lambda e, logs: log.append((e, logs))), stop],
@@ -85,7 +85,7 @@ def test_stop_flag_ends_training_at_next_batch_and_keeps_best_weights():
 
 def test_stop_flag_unset_runs_all_epochs():
     model, x, y, xv, yv = tiny_problem()
-    stop = StopOnRequest(threading.Event())
+    stop = StopOnRequest(threading.Event(), "val_loss")
     history = model.fit(x, y, validation_data=(xv, yv), epochs=3, batch_size=16, verbose=0, callbacks=[stop])
     assert not stop.stopped and len(history.history["loss"]) == 3
 
@@ -102,7 +102,7 @@ def test_training_run_session_and_comparison(small_classifier, sourced_folder, t
     snap = run.wait(120)
     assert snap.phase == "done", snap.error
     assert [h["epoch"] for h in snap.history] == [1, 2, 3]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(snap.history[0])
+    assert {"loss", "log_loss", "accuracy", "val_log_loss", "val_accuracy"} <= set(snap.history[0])
     res = snap.result
     assert res.clf.input_size == 32 and res.result.info.training["n_train"] == 12
     cmp = res.comparison

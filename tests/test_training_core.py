@@ -86,3 +86,24 @@ def test_constant_training_channel_does_not_blow_up_validation():
     probe = np.array([[10, 10, 5.0, 10, 10]], np.float32)
     standardized = head.get_layer("standardize")(probe).numpy()
     assert np.abs(standardized).max() < 1e3
+
+
+def test_train_default_cross_validates_with_fixed_epochs_and_calibrates(small_classifier, tmp_path):
+    from aiart import recipe
+    from aiart.dataset import scan
+    from tests.conftest import write_sourced_folder
+
+    samples = scan(write_sourced_folder(tmp_path / "data"))
+    head, info = recipe.train_default(small_classifier, samples, TrainConfig(hidden=8, epochs=4, batch_size=4), folds=3)
+    assert (
+        info.training["config"]["epochs"] == 4
+        and info.training["n"] == 18
+        and info.training["sources"] == len({s.source for s in samples})
+    )
+    folds = info.training["folds"]
+    assert len(folds) == 3 and sorted(s for f in folds for s in f["sources"]) == sorted({s.source for s in samples})
+    cv = info.metrics["cross_source"]
+    assert {"accuracy", "ece", "raw_accuracy", "balanced_accuracy"} <= set(cv) and 0 <= cv["ece"] <= 1
+    assert set(info.metrics["per_source"]) == {s.source for s in samples}
+    a, b = info.training["platt"]
+    assert np.isfinite(a) and np.isfinite(b) and head.output_shape == (None, 1)

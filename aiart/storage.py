@@ -47,7 +47,9 @@ def save_head(head: keras.Model, info: HeadInfo, path: Path) -> None:
     between the two files is refused on load instead of pairing a head with another's settings.
     """
     path = Path(path)
-    clean = keras.models.clone_model(head)  # uncompiled: no optimizer state, a third of the size
+    # Rebuilt from its config, so uncompiled: `clone_model` would recompile the copy, and Keras would
+    # save the Adam slots too, three times the size of the weights.
+    clean = keras.Model.from_config(head.get_config())
     clean.set_weights(head.get_weights())
     atomic_write(path, lambda tmp: clean.save(tmp))
     meta = dict(json.loads(info.dumps()), keras_sha256=file_sha256(path))

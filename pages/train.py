@@ -270,9 +270,7 @@ def curves(history: list[dict], best: int | None = None) -> None:
     if not history:
         return
     cap, tuned = loss_cap(history), tuned_from(history)
-    for col, metric, title, y_max in zip(
-        st.columns(2), ("log_loss", "accuracy"), ("log-loss", "accuracy"), (cap, 1.0)
-    ):
+    for col, metric, title, y_max in zip(st.columns(2), ("log_loss", "accuracy"), ("log-loss", "accuracy"), (cap, 1.0)):
         rows = [
             {"epoch": h["epoch"], "curve": curve, "value": h[key]}
             for h in history

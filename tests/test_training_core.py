@@ -107,3 +107,27 @@ def test_train_default_cross_validates_with_fixed_epochs_and_calibrates(small_cl
     assert set(info.metrics["per_source"]) == {s.source for s in samples}
     a, b = info.training["platt"]
     assert np.isfinite(a) and np.isfinite(b) and head.output_shape == (None, 1)
+
+
+def test_saved_trained_head_holds_weights_only(tmp_path):
+    """A compiled, trained head is saved without its Adam slots (which would triple the file)."""
+    import zipfile
+
+    import h5py
+
+    from aiart.model import HeadInfo
+    from aiart.storage import load_head_checked, save_head
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 128)).astype("float32"), np.arange(40) % 2
+    head, _ = fit_head(x, y, None, None, TrainConfig(hidden=8, epochs=2))
+    info = HeadInfo(taps=("block1_conv1",))  # 128 features
+    path = tmp_path / "head.keras"
+    save_head(head, info, path)
+    with zipfile.ZipFile(path) as z:
+        z.extract("model.weights.h5", tmp_path)
+    with h5py.File(tmp_path / "model.weights.h5") as weights:
+        assert "optimizer" not in weights
+    loaded = load_head_checked(path, info)
+    for got, want in zip(loaded.get_weights(), head.get_weights()):
+        np.testing.assert_array_equal(got, want)

@@ -56,9 +56,8 @@ def split_taps(taps: Sequence[str]) -> tuple[list[str], list[str]]:
 def apply_backbone(
     x: keras.KerasTensor, upto: str = "block5_conv3", layers: Mapping[str, keras.layers.Layer] | None = None
 ) -> dict[str, keras.KerasTensor]:
-    """Run the conv stack on `x`; returns each conv layer's output by name (post-ReLU), and each
-    block's pooled output as `blockN_pool`. `layers` are existing conv layers to call instead of
-    new ones: another model's frozen layers (shared weights) or fine-tuned ones."""
+    """Run the conv stack on `x`; returns each conv layer's output by name (post-ReLU). `layers` are
+    existing conv layers to call instead of new ones (a fine-tuned head's copies)."""
     layers = layers or {}
     outputs = {}
     for block, names in BLOCKS.items():
@@ -68,7 +67,6 @@ def apply_backbone(
             if name == upto:
                 return outputs
         x = keras.layers.MaxPooling2D(2, name=f"{block}_pool")(x)
-        outputs[f"{block}_pool"] = x
     return outputs
 
 
@@ -92,6 +90,6 @@ def build_backbone(input_size: int | None = None) -> keras.Model:
     """A bare VGG16 conv base (all 13 outputs), used for features and as the bench reference."""
     inp = keras.Input((input_size, input_size, 3), name="image")
     outputs = apply_backbone(inp)
-    model = keras.Model(inp, {n: outputs[n] for n in CONV_LAYERS}, name="vgg16_conv")
+    model = keras.Model(inp, outputs, name="vgg16_conv")
     set_backbone_weights(model)
     return model

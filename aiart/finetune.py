@@ -21,7 +21,7 @@ import tensorflow as tf
 from aiart.backbone import BLOCKS, FILTERS, block_input, copy_conv, split_taps
 from aiart.backbone import top_block as tuned_block
 from aiart.features import Extractor
-from aiart.model import ChannelStats, Classifier, HeadInfo, apply_layers, feature_dim, head_chain
+from aiart.model import Classifier, HeadInfo, apply_layers, feature_dim, head_chain, top_block_features
 from aiart.train import TrainConfig, balanced_weights, best_epoch_keeper, column, compile_logit_model
 
 
@@ -69,19 +69,12 @@ def pool_extractor(clf: Classifier) -> Extractor:
 def build_tunable(base: Classifier, head: keras.Model) -> keras.Model:
     """`[pooled input, frozen stats] -> logit` with trainable copies of `base`'s tuned-block convs,
     started from their current weights, and `head`'s own layers (trained further in place)."""
-    block = tuned_block(base.info.taps)
-    frozen, tapped = split_taps(base.info.taps)
     shapes = tuned_inputs(base.info)
-    pooled = keras.Input(shapes[0][1:], name=block_input(block))
-    inputs = [pooled] + ([keras.Input(shapes[1][1:], name="frozen_stats")] if frozen else [])
-    x, parts = pooled, inputs[1:]
-    for name in BLOCKS[block]:
-        x = copy_conv(base.model.get_layer(name), trainable=True)(x)
-        if name in tapped:
-            parts.append(ChannelStats(name=f"{name}_stats")(x))
-        if name == tapped[-1]:
-            break
-    feats = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
+    pooled = keras.Input(shapes[0][1:], name=block_input(tuned_block(base.info.taps)))
+    inputs = [pooled] + ([keras.Input(shapes[1][1:], name="frozen_stats")] if len(shapes) > 1 else [])
+    feats = top_block_features(
+        pooled, inputs[1:], base.info.taps, lambda name: copy_conv(base.model.get_layer(name), trainable=True)
+    )
     return keras.Model(inputs, apply_layers(head_chain(head), feats), name="aiart_tuned_head")
 
 

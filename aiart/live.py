@@ -201,9 +201,11 @@ def train_session(
     clf = Classifier(result.head, result.info, share_backbone_with=base)
     comparison, disagreements = None, []
     if reference is not None and len({s.y for s in result.val_samples}) == 2:
-        ref_store = store if same_features(reference, base) else FeatureStore(reference, root=store.base)
-        x_va, y_va, kept, _ = recipe.features_for(ref_store, result.val_samples)
-        new_store = store if same_features(clf, base) else FeatureStore(clf, root=store.base)  # a tuned block
-        comparison = compare(reference, clf, x_va, y_va, feats_b=recipe.features_for(new_store, kept)[0])
+
+        def store_of(model: Classifier) -> FeatureStore:  # base's store, unless a tuned block reads others
+            return store if same_features(model, base) else FeatureStore(model, root=store.base)
+
+        x_va, y_va, kept, _ = recipe.features_for(store_of(reference), result.val_samples)
+        comparison = compare(reference, clf, x_va, y_va, feats_b=recipe.features_for(store_of(clf), kept)[0])
         disagreements = explain_disagreements(comparison, reference, clf, [s.path for s in kept], explain_k)
     return SessionResult(result, clf, comparison, disagreements)

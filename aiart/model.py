@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,9 +61,32 @@ def build_feature_graph(
     deepest = max(taps, key=CONV_LAYERS.index)
     image = keras.Input((input_size, input_size, 3), name="image")
     convs = apply_backbone(image, upto=deepest, layers=layers)
-    pooled = [ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps]
-    feats = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="features")(pooled)
-    return image, feats
+    return image, concat_features([ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps])
+
+
+def concat_features(parts: Sequence[keras.KerasTensor]) -> keras.KerasTensor:
+    """The feature vector: the taps' statistics side by side, in taps order."""
+    return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(list(parts))
+
+
+def top_block_features(
+    x: keras.KerasTensor,
+    below: Sequence[keras.KerasTensor],
+    taps: Sequence[str],
+    layer_for: Callable[[str], keras.layers.Layer],
+) -> keras.KerasTensor:
+    """The top block run on its input `x` with `layer_for(name)` as each conv, its taps' statistics
+    appended to `below` (the statistics of the taps under it): the feature vector. Shared by the
+    classifier's graph and the fine-tuning model, so both compute the same features."""
+    _, top = split_taps(taps)
+    parts = list(below)
+    for name in BLOCKS[top_block(taps)]:
+        x = layer_for(name)(x)
+        if name in top:
+            parts.append(ChannelStats(name=f"{name}_stats")(x))
+        if name == top[-1]:
+            break
+    return concat_features(parts)
 
 
 HEAD_CHAIN = ("standardize", "hidden", "dropout", "logit")  # the layers from features to logit, by name
@@ -125,23 +148,18 @@ def top_block_graph(
 ) -> tuple[keras.KerasTensor, keras.KerasTensor, list[str]]:
     """`base`'s graph below the top block, reused as is, then that block again with `tuned` layers
     (new ImageNet layers where none is given): (image, features, names of the new layers)."""
-    frozen, top = split_taps(base.info.taps)
-    block = top_block(base.info.taps)
-    x = base.model.get_layer(block_input(block)).output
-    parts = [base.model.get_layer(f"{t}_stats").output for t in frozen]
-    fresh = []
-    for name in BLOCKS[block]:
-        layer = tuned.get(name)
-        if layer is None:
-            layer = conv_layer(name)
-            fresh.append(name)
-        x = layer(x)
-        if name in top:
-            parts.append(ChannelStats(name=f"{name}_stats")(x))
-        if name == top[-1]:
-            break
-    feats = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
-    return base.model.input, feats, fresh
+    frozen, _ = split_taps(base.info.taps)
+    fresh: list[str] = []
+
+    def layer_for(name: str) -> keras.layers.Layer:
+        if name in tuned:
+            return tuned[name]
+        fresh.append(name)
+        return conv_layer(name)
+
+    x = base.model.get_layer(block_input(top_block(base.info.taps))).output
+    below = [base.model.get_layer(f"{t}_stats").output for t in frozen]
+    return base.model.input, top_block_features(x, below, base.info.taps, layer_for), fresh
 
 
 def head_version(head: keras.Model, info: HeadInfo) -> str:

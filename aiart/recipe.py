@@ -120,9 +120,8 @@ def mirrored_features(
         x, errors = store.compute([img for _, img in images], sub)
         feats.append(x[[e is None for e in errors]])
         labels += [s.y for (s, _), e in zip(images, errors) if e is None]
-    return (np.concatenate(feats) if feats else np.zeros((0, *store.shape), store.extractor.dtype)), np.array(
-        labels, int
-    )
+    empty = np.zeros((0, *store.shape), store.extractor.dtype)
+    return (np.concatenate(feats) if feats else empty), np.array(labels, int)
 
 
 def stages(progress: Progress | None, sizes: Sequence[int]) -> list[Progress | None]:

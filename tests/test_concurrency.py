@@ -102,7 +102,7 @@ def test_sessions_computing_the_same_folder_share_the_work(monkeypatch, small_cl
         assert [e is not None for e in errors] == [i == 40 for i in order]
         rows = [k for k, i in enumerate(order) if i != 40]
         fresh = real(to_batch([open_image(paths[order[k]]) for k in rows], 32))
-        np.testing.assert_allclose(feats[rows], fresh, atol=1e-4)
+        np.testing.assert_allclose(feats[rows], fresh, rtol=1e-5, atol=1e-4)  # float32 sums differ by batch
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,14 @@ The verdict stays hidden until the class has committed to a guess, so students r
 picture, not from the machine. A running score (this browser session) pits the class against
 the model wherever the right answer is known: dataset images carry their label, and for uploads
 the presenter can set it. Pictures drawn by code have no right answer; they count for agreement.
+Rounds, score and the buttons' callbacks live in `aiart.app.classroom_state`.
 """
 
-import random
-from dataclasses import dataclass, field
-
 import streamlit as st
-from PIL import Image
 
-from aiart.app import ui
+from aiart.app import classroom_state, ui
 from aiart.cam.overlay import overlay
-from aiart.config import CLASS_NAMES, default_data_dir
-from aiart.data.dataset import DatasetError, Sample, scan
+from aiart.config import CLASS_NAMES
 
 AI, HUMAN = CLASS_NAMES
 SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}
@@ -32,133 +28,32 @@ h1 { font-size: 3.2rem !important; }
 </style>
 """
 
-
-@dataclass
-class Score:
-    rounds: int = 0  # revealed rounds
-    known: int = 0  # ... of which the right answer was known
-    class_right: int = 0
-    model_right: int = 0
-    agreed: int = 0  # class and model gave the same answer
-
-    def add(self, guess: str, verdict: str, truth: str | None) -> None:
-        self.rounds += 1
-        self.agreed += guess == verdict
-        if truth:
-            self.known += 1
-            self.class_right += guess == truth
-            self.model_right += verdict == truth
-
-
-@dataclass
-class Round:
-    number: int = 0
-    item: ui.Item | None = None
-    guess: str | None = None
-    p_ai: float | None = None  # set when revealed
-    answer: str | None = None  # the right answer, if known, fixed when revealed
-    problems: list[str] = field(default_factory=list)
-
-
-@st.cache_data(ttl=600, max_entries=8, show_spinner="Reading the dataset folder...")
-def dataset_samples(root: str) -> list[Sample]:
-    return scan(root)
-
-
-def state() -> tuple[Round, Score]:
-    ss = st.session_state
-    return ss.setdefault("classroom_round", Round()), ss.setdefault("classroom_score", Score())
-
-
-def available_sources() -> list[str]:
-    root = default_data_dir()
-    return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
-
-
-def draw(source: str) -> tuple[ui.Item | None, list[str]]:
-    """The next readable image of `source` (None if it has none) and the files that had to be skipped."""
-    problems: list[str] = []
-    position = st.session_state.setdefault("classroom_position", {})
-    if source == "samples":
-        samples = list(ui.sample_images().values())
-        position[source] = position.get(source, -1) + 1
-        return samples[position[source] % len(samples)], problems
-    if source == "uploads":
-        files = st.session_state.get("classroom_uploads") or []
-        for _ in files:  # in upload order, skipping the unreadable ones
-            position[source] = position.get(source, -1) + 1
-            f = files[position[source] % len(files)]
-            item = ui.item_from_bytes(f.name, f.getvalue())
-            if item.image is not None:
-                return item, problems
-            problems.append(f"{f.name}: {item.error}")
-        return None, problems
-    try:
-        samples = dataset_samples(str(default_data_dir()))
-    except DatasetError as exc:
-        return None, [str(exc)]
-    rng = st.session_state.setdefault("classroom_rng", random.Random())
-    for _ in range(5):  # a broken file is skipped; several in a row are reported
-        s = rng.choice(samples)
-        item = ui.item_from_path(s.path, s.path.name, s.label)
-        if item.image is not None:
-            return item, problems
-        problems.append(f"{s.path.name}: {item.error}")
-    return None, problems
-
-
-def next_image() -> None:
-    rnd, _ = state()
-    item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
-    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems)
-    st.session_state.pop("classroom_answer", None)
-
-
-def new_uploads() -> None:
-    st.session_state.setdefault("classroom_position", {}).pop("uploads", None)
-    next_image()
-
-
-def set_guess(label: str) -> None:
-    state()[0].guess = label
-
-
-def reveal(clf) -> None:
-    """Score once, at the click: the model's verdict against the class's guess (and the truth, if known)."""
-    rnd, score = state()
-    if rnd.guess is None or rnd.p_ai is not None:
-        return
-    rnd.p_ai = float(clf.predict([Image.fromarray(rnd.item.image)])[0])
-    rnd.answer = rnd.item.truth or st.session_state.get("classroom_answer")
-    score.add(rnd.guess, clf.label(rnd.p_ai), rnd.answer)
-
-
-def reset_score() -> None:
-    st.session_state["classroom_score"] = Score()
-
-
 st.html(PROJECTOR_CSS)
 ui.page_header(":material/co_present: Classroom")
 clf = ui.require_classifier()
 
 with st.sidebar:
     st.subheader("Presenter")
-    sources = available_sources()
-    st.radio("Images from", sources, format_func=SOURCES.get, key="classroom_source", on_change=next_image)
+    sources = classroom_state.available_sources()
+    st.radio(
+        "Images from", sources, format_func=SOURCES.get, key="classroom_source", on_change=classroom_state.next_image
+    )
     if st.session_state["classroom_source"] == "uploads":
         st.file_uploader(
             "Images for the class",
             type=ui.IMAGE_TYPES,
             accept_multiple_files=True,
             key="classroom_uploads",
-            on_change=new_uploads,
+            on_change=classroom_state.new_uploads,
         )
-    st.button("Reset the score", icon=":material/restart_alt:", on_click=reset_score, key="classroom-reset")
+    st.button(
+        "Reset the score", icon=":material/restart_alt:", on_click=classroom_state.reset_score, key="classroom-reset"
+    )
 
-rnd, score = state()
+rnd, score = classroom_state.state()
 if rnd.item is None and not rnd.problems:
-    next_image()
-    rnd, score = state()
+    classroom_state.next_image()
+    rnd, score = classroom_state.state()
 
 with st.container(horizontal=True, key="classroom-score"):
     st.metric("Class", f"{score.class_right} / {score.known}", border=True)
@@ -172,7 +67,7 @@ if rnd.item is None:
         "Upload images in the sidebar (the class will see them one at a time), or pick another source.",
         icon=":material/upload:",
     )
-    st.button("Next image", icon=":material/skip_next:", on_click=next_image, key="classroom-next")
+    st.button("Next image", icon=":material/skip_next:", on_click=classroom_state.next_image, key="classroom-next")
     st.stop()
 
 item = rnd.item
@@ -195,7 +90,7 @@ if rnd.p_ai is None:
                 text,
                 key=f"classroom-guess-{label}",
                 type="primary" if rnd.guess == label else "secondary",
-                on_click=set_guess,
+                on_click=classroom_state.set_guess,
                 args=(label,),
                 width="stretch",
             )
@@ -204,7 +99,7 @@ if rnd.p_ai is None:
             key="classroom-reveal",
             icon=":material/visibility:",
             disabled=rnd.guess is None,
-            on_click=reveal,
+            on_click=classroom_state.reveal,
             args=(clf,),
             help="First let the class decide." if rnd.guess is None else None,
             width="stretch",
@@ -224,7 +119,7 @@ with controls.container(key="classroom-buttons"):
     st.button(
         "Next image",
         icon=":material/skip_next:",
-        on_click=next_image,
+        on_click=classroom_state.next_image,
         key="classroom-next",
         type="primary",
         width="stretch",

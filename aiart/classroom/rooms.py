@@ -25,6 +25,7 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projec
 CODE_LENGTH = 6  # 31**6 ~ 9e8 codes: with wrong tries rate-limited, guessing a live room is hopeless
 ROOM_HOURS = 4.0  # a room lives this long after its last round opened
 REASONS = ("hands", "faces", "texture", "light", "too perfect", "background", "text", "style")
+POLL_S = 1.0  # how often the live views (vote page, projector tally) read the store
 WRONG_CODES = 5  # wrong codes a session may try per window...
 WRONG_WINDOW_S = 60.0  # ...of this many seconds
 

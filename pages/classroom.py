@@ -4,21 +4,27 @@ The verdict stays hidden until the class has committed to a guess, so students r
 picture, not from the machine. A running score (this browser session) pits the class against
 the model wherever the right answer is known: dataset images carry their label, and for uploads
 the presenter can set it. Pictures drawn by code have no right answer; they count for agreement.
+"Start a live round" lets every student vote from a phone instead (`aiart.app.live_host`).
 """
 
-import random
-from dataclasses import dataclass, field
-
 import streamlit as st
-from PIL import Image
 
 from aiart import ui
+from aiart.app import live_host
+from aiart.app.classroom import (
+    AI,
+    HUMAN,
+    SOURCES,
+    available_sources,
+    new_uploads,
+    next_image,
+    reset_score,
+    reveal,
+    set_guess,
+    state,
+)
 from aiart.cam.overlay import overlay
-from aiart.config import CLASS_NAMES, default_data_dir
-from aiart.dataset import DatasetError, Sample, scan
 
-AI, HUMAN = CLASS_NAMES
-SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}
 PROJECTOR_CSS = """
 <style>
 h1 { font-size: 3.2rem !important; }
@@ -32,112 +38,7 @@ h1 { font-size: 3.2rem !important; }
 </style>
 """
 
-
-@dataclass
-class Score:
-    rounds: int = 0  # revealed rounds
-    known: int = 0  # ... of which the right answer was known
-    class_right: int = 0
-    model_right: int = 0
-    agreed: int = 0  # class and model gave the same answer
-
-    def add(self, guess: str, verdict: str, truth: str | None) -> None:
-        self.rounds += 1
-        self.agreed += guess == verdict
-        if truth:
-            self.known += 1
-            self.class_right += guess == truth
-            self.model_right += verdict == truth
-
-
-@dataclass
-class Round:
-    number: int = 0
-    item: ui.Item | None = None
-    guess: str | None = None
-    p_ai: float | None = None  # set when revealed
-    answer: str | None = None  # the right answer, if known, fixed when revealed
-    problems: list[str] = field(default_factory=list)
-
-
-@st.cache_data(ttl=600, max_entries=8, show_spinner="Reading the dataset folder...")
-def dataset_samples(root: str) -> list[Sample]:
-    return scan(root)
-
-
-def state() -> tuple[Round, Score]:
-    ss = st.session_state
-    return ss.setdefault("classroom_round", Round()), ss.setdefault("classroom_score", Score())
-
-
-def available_sources() -> list[str]:
-    root = default_data_dir()
-    return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
-
-
-def draw(source: str) -> tuple[ui.Item | None, list[str]]:
-    """The next readable image of `source` (None if it has none) and the files that had to be skipped."""
-    problems: list[str] = []
-    position = st.session_state.setdefault("classroom_position", {})
-    if source == "samples":
-        samples = list(ui.sample_images().values())
-        position[source] = position.get(source, -1) + 1
-        return samples[position[source] % len(samples)], problems
-    if source == "uploads":
-        files = st.session_state.get("classroom_uploads") or []
-        for _ in files:  # in upload order, skipping the unreadable ones
-            position[source] = position.get(source, -1) + 1
-            f = files[position[source] % len(files)]
-            item = ui.item_from_bytes(f.name, f.getvalue())
-            if item.image is not None:
-                return item, problems
-            problems.append(f"{f.name}: {item.error}")
-        return None, problems
-    try:
-        samples = dataset_samples(str(default_data_dir()))
-    except DatasetError as exc:
-        return None, [str(exc)]
-    rng = st.session_state.setdefault("classroom_rng", random.Random())
-    for _ in range(5):  # a broken file is skipped; several in a row are reported
-        s = rng.choice(samples)
-        item = ui.item_from_path(s.path, s.path.name, s.label)
-        if item.image is not None:
-            return item, problems
-        problems.append(f"{s.path.name}: {item.error}")
-    return None, problems
-
-
-def next_image() -> None:
-    rnd, _ = state()
-    item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
-    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems)
-    st.session_state.pop("classroom_answer", None)
-
-
-def new_uploads() -> None:
-    st.session_state.setdefault("classroom_position", {}).pop("uploads", None)
-    next_image()
-
-
-def set_guess(label: str) -> None:
-    state()[0].guess = label
-
-
-def reveal(clf) -> None:
-    """Score once, at the click: the model's verdict against the class's guess (and the truth, if known)."""
-    rnd, score = state()
-    if rnd.guess is None or rnd.p_ai is not None:
-        return
-    rnd.p_ai = float(clf.predict([Image.fromarray(rnd.item.image)])[0])
-    rnd.answer = rnd.item.truth or st.session_state.get("classroom_answer")
-    score.add(rnd.guess, clf.label(rnd.p_ai), rnd.answer)
-
-
-def reset_score() -> None:
-    st.session_state["classroom_score"] = Score()
-
-
-st.html(PROJECTOR_CSS)
+st.html(PROJECTOR_CSS + live_host.LIVE_CSS)
 ui.page_header(":material/co_present: Classroom")
 clf = ui.require_classifier()
 
@@ -154,6 +55,8 @@ with st.sidebar:
             on_change=new_uploads,
         )
     st.button("Reset the score", icon=":material/restart_alt:", on_click=reset_score, key="classroom-reset")
+    st.subheader("Live class vote")
+    live_host.sidebar()
 
 rnd, score = state()
 if rnd.item is None and not rnd.problems:
@@ -165,6 +68,9 @@ with st.container(horizontal=True, key="classroom-score"):
     st.metric("Model", f"{score.model_right} / {score.known}", border=True)
     st.metric("Class agreed with the model", f"{score.agreed} / {score.rounds}", border=True)
 
+if error := st.session_state.pop("live_error", None):
+    st.warning(error, icon=":material/timer_off:")
+live_host.summary_view()
 for problem in rnd.problems:
     st.warning(f"Skipped {ui.escape_md(problem)}", icon=":material/broken_image:")
 if rnd.item is None:
@@ -176,19 +82,23 @@ if rnd.item is None:
     st.stop()
 
 item = rnd.item
+if rnd.p_ai is None and item.truth is None and st.session_state["classroom_source"] == "uploads":
+    st.sidebar.radio(
+        "Right answer (for the score)",
+        [AI, HUMAN],
+        format_func=ui.PRETTY.get,
+        index=None,
+        key="classroom_answer",
+        help="Set it if you know where this image comes from; leave it empty otherwise.",
+    )
+if live_host.key():
+    answer = item.truth or st.session_state.get("classroom_answer")
+    live_host.live_round(clf, rnd, score, answer, next_image)
+    st.stop()
 if rnd.p_ai is None:
     st.subheader(f"Image {rnd.number}: AI-generated or made by a human?")
     picture, controls = st.columns([5, 2], gap="medium")
     picture.image(ui.fit(item.image, (1000, 520)), width="content")
-    if item.truth is None and st.session_state["classroom_source"] == "uploads":
-        st.sidebar.radio(
-            "Right answer (for the score)",
-            [AI, HUMAN],
-            format_func=ui.PRETTY.get,
-            index=None,
-            key="classroom_answer",
-            help="Set it if you know where this image comes from; leave it empty otherwise.",
-        )
     with controls.container(key="classroom-buttons"):
         for label, text in ((AI, "Class says AI"), (HUMAN, "Class says human")):
             st.button(

@@ -170,3 +170,67 @@ def summary_view() -> None:
         on_click="ignore",
         key="live-csv",
     )
+
+
+def sidebar() -> None:
+    """Start a live round (a room for the class to join) or end it, with the summary kept."""
+    if key() is None:
+        st.button("Start a live round", icon=":material/groups:", on_click=start, key="live-start", type="primary")
+        st.caption("Every student votes from a phone or laptop; the projector shows the tally.")
+    else:
+        st.button("End the live session", icon=":material/stop_circle:", on_click=end, key="live-end")
+
+
+def big_image(item: ui.Item) -> None:
+    st.image(ui.fit(item.image, (1000, 480)), width="content")
+
+
+def live_round(clf: Classifier, page_round, score, answer: str | None, next_image: Callable[[], None]) -> None:
+    """The projector in live mode: the image, then voting with a live tally, then the reveal.
+
+    `page_round` is the Classroom page's round (its number and drawn image); `answer` the right
+    answer if known; `score` the page's class-vs-model score, which the class majority feeds.
+    """
+    host, item = key(), page_round.item
+    number = round_number(page_round.number)
+    join_panel(host.code, big=not st.session_state.get("live_rounds"))
+    info = classroom().current(host.code) if number else None
+    if info is None or info.number != number:
+        picture, controls = st.columns([5, 2], gap="medium")
+        with picture:
+            big_image(item)
+        with controls.container(key="classroom-buttons"):
+            st.button(
+                "Open voting",
+                icon=":material/how_to_vote:",
+                key="live-open",
+                type="primary",
+                on_click=open_voting,
+                args=(page_round.number, item),
+                width="stretch",
+            )
+            st.button("Skip this image", icon=":material/skip_next:", key="live-skip", on_click=next_image)
+        return
+    tally = classroom().tally(host.code, number)
+    if info.state == "revealed":
+        verdict_view(info, tally)
+        st.button("Next image", icon=":material/skip_next:", key="classroom-next", type="primary", on_click=next_image)
+        return
+    picture, side = st.columns([5, 2], gap="medium")
+    with picture:
+        big_image(item)
+    with side.container(key="classroom-buttons"):
+        if info.state == "open":
+            live_tally(host.code, number)
+            st.button("Close voting", icon=":material/lock:", key="live-close", on_click=close_voting, args=(number,))
+        else:
+            tally_view(tally)
+            st.button(
+                "Reveal",
+                icon=":material/visibility:",
+                key="classroom-reveal",
+                type="primary",
+                on_click=reveal,
+                args=(clf, item, number, answer, score),
+                width="stretch",
+            )

@@ -1,0 +1,124 @@
+"""The Classroom page's logic: the image source, one round at a time, and the class-vs-model score.
+
+Kept apart from the page so the page stays widgets and layout, and so the live class vote
+(`aiart.app.live_host`) plays the same rounds with the same images.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import streamlit as st
+from PIL import Image
+
+from aiart import ui
+from aiart.config import CLASS_NAMES, default_data_dir
+from aiart.dataset import DatasetError, Sample, scan
+
+AI, HUMAN = CLASS_NAMES
+SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}
+
+
+@dataclass
+class Score:
+    rounds: int = 0  # revealed rounds
+    known: int = 0  # ... of which the right answer was known
+    class_right: int = 0
+    model_right: int = 0
+    agreed: int = 0  # class and model gave the same answer
+
+    def add(self, guess: str, verdict: str, truth: str | None) -> None:
+        self.rounds += 1
+        self.agreed += guess == verdict
+        if truth:
+            self.known += 1
+            self.class_right += guess == truth
+            self.model_right += verdict == truth
+
+
+@dataclass
+class Round:
+    number: int = 0
+    item: ui.Item | None = None
+    guess: str | None = None
+    p_ai: float | None = None  # set when revealed
+    answer: str | None = None  # the right answer, if known, fixed when revealed
+    problems: list[str] = field(default_factory=list)
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner="Reading the dataset folder...")
+def dataset_samples(root: str) -> list[Sample]:
+    return scan(root)
+
+
+def state() -> tuple[Round, Score]:
+    ss = st.session_state
+    return ss.setdefault("classroom_round", Round()), ss.setdefault("classroom_score", Score())
+
+
+def available_sources() -> list[str]:
+    root = default_data_dir()
+    return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
+
+
+def draw(source: str) -> tuple[ui.Item | None, list[str]]:
+    """The next readable image of `source` (None if it has none) and the files that had to be skipped."""
+    problems: list[str] = []
+    position = st.session_state.setdefault("classroom_position", {})
+    if source == "samples":
+        samples = list(ui.sample_images().values())
+        position[source] = position.get(source, -1) + 1
+        return samples[position[source] % len(samples)], problems
+    if source == "uploads":
+        files = st.session_state.get("classroom_uploads") or []
+        for _ in files:  # in upload order, skipping the unreadable ones
+            position[source] = position.get(source, -1) + 1
+            f = files[position[source] % len(files)]
+            item = ui.item_from_bytes(f.name, f.getvalue())
+            if item.image is not None:
+                return item, problems
+            problems.append(f"{f.name}: {item.error}")
+        return None, problems
+    try:
+        samples = dataset_samples(str(default_data_dir()))
+    except DatasetError as exc:
+        return None, [str(exc)]
+    rng = st.session_state.setdefault("classroom_rng", random.Random())
+    for _ in range(5):  # a broken file is skipped; several in a row are reported
+        s = rng.choice(samples)
+        item = ui.item_from_path(s.path, s.path.name, s.label)
+        if item.image is not None:
+            return item, problems
+        problems.append(f"{s.path.name}: {item.error}")
+    return None, problems
+
+
+def next_image() -> None:
+    rnd, _ = state()
+    item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
+    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems)
+    st.session_state.pop("classroom_answer", None)
+
+
+def new_uploads() -> None:
+    st.session_state.setdefault("classroom_position", {}).pop("uploads", None)
+    next_image()
+
+
+def set_guess(label: str) -> None:
+    state()[0].guess = label
+
+
+def reveal(clf) -> None:
+    """Score once, at the click: the model's verdict against the class's guess (and the truth, if known)."""
+    rnd, score = state()
+    if rnd.guess is None or rnd.p_ai is not None:
+        return
+    rnd.p_ai = float(clf.predict([Image.fromarray(rnd.item.image)])[0])
+    rnd.answer = rnd.item.truth or st.session_state.get("classroom_answer")
+    score.add(rnd.guess, clf.label(rnd.p_ai), rnd.answer)
+
+
+def reset_score() -> None:
+    st.session_state["classroom_score"] = Score()

@@ -21,10 +21,11 @@ from aiart.classroom.rooms import POLL_S, ClassroomError, HostKey, majority, sum
 from aiart.classroom.store import RoundInfo, Tally
 from aiart.model import Classifier
 
+RIGHT, WRONG = ":green[:material/check_circle: right]", ":red[:material/cancel: wrong]"
 LIVE_CSS = """
 <style>
 .st-key-live-code p { font-size: 4.2rem !important; font-weight: 800; letter-spacing: 0.4rem; line-height: 1.1; }
-.st-key-live-code-small p { font-size: 2rem !important; font-weight: 800; letter-spacing: 0.2rem; }
+.st-key-live-code-small p { font-size: 2.4rem !important; font-weight: 800; letter-spacing: 0.25rem; }
 .st-key-live-tally [data-testid="stMetricValue"] { font-size: 3rem; }
 </style>
 """
@@ -70,17 +71,23 @@ def join_url(code: str) -> str:
 
 
 def join_panel(code: str, big: bool) -> None:
-    """The QR code and the code in large type (big before the first round, a strip after)."""
+    """The QR code and the code in large type: big before the first round, one strip after."""
     url = join_url(code)
-    qr, text = st.columns([1, 3] if big else [1, 8], vertical_alignment="center")
-    qr.image(media.join_qr(url), width=260 if big else 110)
-    with text:
-        st.markdown("Join on your phone: scan the code, or open" if big else "Join:")
-        st.markdown(f"`{url}`")
-        with st.container(key="live-code" if big else "live-code-small"):
-            st.markdown(code)
-        if "://localhost" in url or "://127.0.0.1" in url:
-            st.caption("Phones cannot reach localhost: open this page by the computer's network address.")
+    if big:
+        qr, text = st.columns([1, 3], vertical_alignment="center")
+        qr.image(media.join_qr(url), width=260)
+        with text:
+            st.markdown(f"Join on your phone: scan the code, or open `{url}` and type")
+            with st.container(key="live-code"):
+                st.markdown(code)
+    else:
+        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+            st.image(media.join_qr(url), width=84)
+            with st.container(key="live-code-small", width="content"):
+                st.markdown(code)
+            st.markdown(f"Join at `{url}`")
+    if "://localhost" in url or "://127.0.0.1" in url:
+        st.caption("Phones cannot reach localhost: open this page by the computer's network address.")
 
 
 def round_number(page_round: int) -> int | None:
@@ -129,7 +136,7 @@ def live_tally(code: str, number: int) -> None:
     tally_view(classroom().tally(code, number))
 
 
-def verdict_view(info: RoundInfo, tally: Tally) -> None:
+def verdict_view(info: RoundInfo, tally: Tally, next_image: Callable[[], None]) -> None:
     """After the reveal: class majority vs model vs truth, the reasons, the image and its heatmap."""
     said = majority(tally)
     truth = info.truth
@@ -139,14 +146,15 @@ def verdict_view(info: RoundInfo, tally: Tally) -> None:
     ]
     columns = st.columns(3 if truth else 2)
     for col, (who, text, label) in zip(columns, cells):
-        mark = "" if not truth or label is None else (" :green[right]" if label == truth else " :red[wrong]")
-        col.markdown(f"### {who}: {text}{mark}")
+        mark = "" if not truth or label is None else (RIGHT if label == truth else WRONG)
+        col.markdown(f"#### {who}: {text} {mark}")
     if truth:
-        columns[2].markdown(f"### The answer: {ui.PRETTY[truth]}")
+        columns[2].markdown(f"#### The answer: {ui.PRETTY[truth]}")
     picture, heat, why = st.columns([2, 2, 1.3], gap="medium")
     picture.image(info.image, width="stretch", caption="The image")
     heat.image(info.heatmap, width="stretch", caption=f"{ui.LOOKS[info.verdict]} to the model (red = strongest)")
     with why:
+        st.button("Next image", icon=":material/skip_next:", key="classroom-next", type="primary", on_click=next_image)
         tally_view(tally)
         if tally.reasons:
             st.bar_chart(pd.Series(tally.reasons, name="votes"), horizontal=True, height=220)
@@ -213,8 +221,7 @@ def live_round(clf: Classifier, page_round, score, answer: str | None, next_imag
         return
     tally = classroom().tally(host.code, number)
     if info.state == "revealed":
-        verdict_view(info, tally)
-        st.button("Next image", icon=":material/skip_next:", key="classroom-next", type="primary", on_click=next_image)
+        verdict_view(info, tally, next_image)
         return
     picture, side = st.columns([5, 2], gap="medium")
     with picture:

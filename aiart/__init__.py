@@ -1,9 +1,9 @@
 """aiart: tell AI-generated artwork from human-made, and show why (VGG16 + Grad-CAM)."""
 
 from aiart.config import CLASS_NAMES
+from aiart.data.images import ImageError, open_image
 from aiart.explain import Explanation, explain
-from aiart.images import ImageError, open_image
-from aiart.model import Classifier
-from aiart.storage import load_classifier
+from aiart.model.classifier import Classifier
+from aiart.model.storage import load_classifier
 
 __all__ = ["CLASS_NAMES", "Classifier", "Explanation", "ImageError", "explain", "load_classifier", "open_image"]

@@ -17,11 +17,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
-from aiart import dataset, metrics
+from aiart import metrics
 from aiart.config import CLASS_NAMES, cache_dir
-from aiart.features import Progress
-from aiart.images import open_image, shrink
-from aiart.model import Classifier
+from aiart.data import dataset
+from aiart.data.features import Progress
+from aiart.data.images import open_image, shrink
+from aiart.model.classifier import Classifier
 
 CONFIDENT = 0.75  # a mistake made at least this sure counts as a confident mistake
 UNSURE_MARGIN = 0.10  # P(AI) within 0.5 +- this counts as unsure
@@ -153,7 +154,7 @@ def read_cache(path: Path, samples: list[dataset.Sample]) -> tuple[np.ndarray, l
 
 
 def write_cache(path: Path, samples: list[dataset.Sample], p: np.ndarray, errors: list[str | None]) -> None:
-    from aiart.storage import atomic_write
+    from aiart.model.storage import atomic_write
 
     payload = {
         "paths": [str(s.path) for s in samples],

@@ -28,7 +28,7 @@ def epoch_bar(epochs: int):
     """A Keras callback drawing the epoch progress bar (early stopping may end it before the last)."""
     import time
 
-    from aiart.live import EpochLog
+    from aiart.training.live import EpochLog
 
     show, start = progress_bar("epochs  "), time.monotonic()
     return EpochLog(lambda epoch, logs: show(epoch + 1, epochs, time.monotonic() - start))
@@ -42,7 +42,7 @@ def pick_strategy(name: str):
 
 
 def load(args):
-    from aiart.storage import load_classifier
+    from aiart.model.storage import load_classifier
 
     return load_classifier(args.model)
 
@@ -63,9 +63,9 @@ def cmd_predict(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    from aiart.data.images import ImageError
     from aiart.explain import explain
     from aiart.figure import explanation_png
-    from aiart.images import ImageError
 
     clf = load(args)
     try:
@@ -108,11 +108,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from aiart import dataset, recipe
-    from aiart.features import FeatureStore
-    from aiart.model import tuned_convs, untrained_classifier
-    from aiart.storage import load_head_checked, save_head
-    from aiart.train import TrainConfig
+    from aiart.data import dataset
+    from aiart.data.features import FeatureStore
+    from aiart.model.classifier import tuned_convs, untrained_classifier
+    from aiart.model.storage import load_head_checked, save_head
+    from aiart.training import recipe
+    from aiart.training.fit import TrainConfig
 
     samples = recipe.select(dataset.scan(args.data), args.per_class, args.seed)
     config = TrainConfig(
@@ -198,7 +199,7 @@ def cmd_browse(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from aiart.bench import main as bench_main
+    from aiart.bench.inference import main as bench_main
 
     return bench_main(args)
 
@@ -208,7 +209,7 @@ def method_list(text: str) -> list[str]:
 
 
 def cmd_faithfulness(args) -> int:
-    from aiart.faithfulness import evaluate_files, image_files
+    from aiart.trust.faithfulness import evaluate_files, image_files
 
     report, errors = evaluate_files(
         load(args),
@@ -231,7 +232,7 @@ def cmd_faithfulness(args) -> int:
 
 
 def cmd_sanity(args) -> int:
-    from aiart.sanity import sanity_check
+    from aiart.trust.sanity import sanity_check
 
     res = sanity_check(
         load(args), Path(args.file), layer=args.layer, methods=method_list(args.methods), target=args.target
@@ -248,7 +249,7 @@ def cmd_sanity(args) -> int:
 
 
 def cmd_robustness(args) -> int:
-    from aiart.robustness import probe
+    from aiart.trust.robustness import probe
 
     res = probe(load(args), Path(args.file))
     if args.json:
@@ -265,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     from aiart.browse import FILTERS, SORTS
     from aiart.cam import METHODS
     from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD
-    from aiart.vgg_weights import CONV_LAYERS
+    from aiart.model.vgg_weights import CONV_LAYERS
 
     p = argparse.ArgumentParser(
         prog="python -m aiart", description="Tell AI-generated art from human-made, and show why."

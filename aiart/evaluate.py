@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from aiart import dataset, metrics
-from aiart.features import FeatureStore, Progress
-from aiart.model import Classifier, sigmoid
+from aiart import metrics
+from aiart.data import dataset
+from aiart.data.features import FeatureStore, Progress
+from aiart.model.classifier import Classifier, sigmoid
 
 
 def predict_folder(clf: Classifier, root: Path, progress: Progress | None = None):

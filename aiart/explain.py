@@ -11,8 +11,8 @@ import numpy as np
 
 from aiart.cam import METHODS
 from aiart.config import CLASS_NAMES
-from aiart.images import ImageSource, open_image
-from aiart.model import Classifier, sigmoid, to_batch
+from aiart.data.images import ImageSource, open_image
+from aiart.model.classifier import Classifier, sigmoid, to_batch
 
 DEFAULT_LAYER = "block5_conv3"
 DEFAULT_METHOD = "gradcam"

@@ -5,10 +5,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from aiart import browse, ui
+from aiart import browse
+from aiart.app import ui
 from aiart.config import CLASS_NAMES
-from aiart.dataset import DatasetError
-from aiart.features import content_hash
+from aiart.data.dataset import DatasetError
+from aiart.data.features import content_hash
 
 PER_PAGE = 20
 TILE_WIDTH = 168  # three tiles per row even beside the sidebar on a 1024 px projector

@@ -5,10 +5,10 @@ import random
 import pandas as pd
 import streamlit as st
 
-from aiart import ui
+from aiart.app import ui
 from aiart.browse import paginate, sureness
 from aiart.config import default_data_dir
-from aiart.dataset import DatasetError, scan
+from aiart.data.dataset import DatasetError, scan
 
 CARDS_PER_PAGE = 8
 MAX_PICKS = 12

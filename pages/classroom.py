@@ -9,8 +9,7 @@ the presenter can set it. Pictures drawn by code have no right answer; they coun
 
 import streamlit as st
 
-from aiart import ui
-from aiart.app import live_host
+from aiart.app import live_host, ui
 from aiart.app.classroom import (
     AI,
     HUMAN,

@@ -1,7 +1,7 @@
 """Train: a detector of your own in about a minute, watched live, compared with the default model.
 
-Thin UI over `aiart.recipe` (data, split, fit), `aiart.live` (background training with callbacks)
-and `aiart.compare`. Training runs in a background thread; a fragment redraws its curves every
+Thin UI over `aiart.training.recipe` (data, split, fit), `aiart.training.live` (background training with callbacks)
+and `aiart.training.compare`. Training runs in a background thread; a fragment redraws its curves every
 second and offers Stop, so the rest of the page stays responsive.
 """
 
@@ -12,18 +12,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from aiart import recipe, ui
-from aiart.backbone import block_input, top_block
+from aiart.app import ui
 from aiart.cam.overlay import overlay
-from aiart.compare import confusion_table, metric_rows
 from aiart.config import CLASS_NAMES, default_data_dir
-from aiart.dataset import DatasetError, Sample, scan
-from aiart.features import FeatureStore
-from aiart.live import TrainingRun, train_session
-from aiart.model import Classifier, HeadInfo, untrained_classifier
-from aiart.storage import ModelFileError, load_head_checked, save_head
-from aiart.train import TrainConfig, monitored
-from aiart.uploads import extract
+from aiart.data.dataset import DatasetError, Sample, scan
+from aiart.data.features import FeatureStore
+from aiart.data.uploads import extract
+from aiart.model.backbone import block_input, top_block
+from aiart.model.classifier import Classifier, HeadInfo, untrained_classifier
+from aiart.model.storage import ModelFileError, load_head_checked, save_head
+from aiart.training import recipe
+from aiart.training.compare import confusion_table, metric_rows
+from aiart.training.fit import TrainConfig, monitored
+from aiart.training.live import TrainingRun, train_session
 
 DEFAULT_PER_CLASS = 100  # about 200 images: a session takes about a minute the first time
 CURVE_COLOURS = ["#6c3fc5", "#e8893b"]

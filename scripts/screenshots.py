@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py [--out docs/img]
 
 Starts `streamlit run` on a free port with AIART_DATA pointing to a temp folder of paintings drawn
-by code (`tests/browser_util.painting`) and a temp AIART_CACHE, so the pictures never show
+by code (`tests/browser/browser_util.painting`) and a temp AIART_CACHE, so the pictures never show
 third-party images. Needs /usr/bin/chromium, the default head in weights/, and an emoji font
 (Debian: fonts-noto-color-emoji) or the sidebar's page icons show as empty boxes.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser_util import (
+from tests.browser.browser_util import (
     CHROMIUM,
     PHONE,
     ROOT,

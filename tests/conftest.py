@@ -65,7 +65,7 @@ def small_classifier():
     """A real aiart Classifier (VGG16 weights, flat graph) cut at block3 with 32x32 inputs: fast."""
     import keras
 
-    from aiart.model import Classifier, HeadInfo, build_head, feature_dim
+    from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
 
     keras.utils.set_random_seed(3)
     head = build_head(feature_dim(SMALL_TAPS), hidden=8)
@@ -105,7 +105,8 @@ def known_folder(labelled_folder, small_classifier):
     broken.jpg unreadable. So the mistakes are ai_1, ai_2, human_1, human_2; the confident ones
     ai_2 (95% sure) then human_2 (80%); the unsure ones human_1 then human_3.
     """
-    from aiart import browse, dataset
+    from aiart import browse
+    from aiart.data import dataset
 
     known = {
         "ai_generated_0.png": 0.9,
@@ -155,7 +156,7 @@ def open_panel(page, monkeypatch, classifier) -> object:
     """An AppTest of a function-page holding one trust panel, run once with `classifier` as the model."""
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: classifier)
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: classifier)
     at = AppTest.from_function(page, default_timeout=120)
     at.run()
     return at
@@ -165,7 +166,7 @@ def open_app(script: str, monkeypatch, classifier, data) -> object:
     """An AppTest of `script` run once, with `classifier` as the shared model and `data` as AIART_DATA."""
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: classifier)
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: classifier)
     monkeypatch.setenv("AIART_DATA", str(data))
     at = AppTest.from_file(script, default_timeout=120)
     at.run()

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from aiart import browse
-from aiart.dataset import Sample
-from aiart.images import ImageError
+from aiart.data.dataset import Sample
+from aiart.data.images import ImageError
 
 AI, HUMAN = "AI_GENERATED", "NON_AI_GENERATED"
 
@@ -142,7 +142,7 @@ def test_damaged_cache_is_recomputed(labelled_folder, small_classifier):
 
 def test_cli_browse_json(known_folder, small_classifier, tmp_path, capsys):
     from aiart.cli import main
-    from aiart.storage import save_head
+    from aiart.model.storage import save_head
 
     head = tmp_path / "head.keras"
     save_head(small_classifier.head, small_classifier.info, head)

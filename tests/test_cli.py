@@ -1,6 +1,6 @@
 """The CLI under bad input: one JSON record per file, a one-line error for each bad one, exit 0.
 
-Every kind of file from tests/test_images.py goes through one `python -m aiart predict --json`
+Every kind of file from tests/data/test_images.py goes through one `python -m aiart predict --json`
 call, so one broken file never takes the batch down; folders and model files that cannot be used
 end in a one-line `error: ...` and exit code 2, never a traceback.
 """
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from aiart.config import CLASS_NAMES, PROJECT_ROOT
-from aiart.storage import save_head
+from aiart.model.storage import save_head
 from tests.conftest import png_bytes, synthetic_art
-from tests.test_images import BAD, GOOD, gradient
+from tests.data.test_images import BAD, GOOD, gradient
 
 LONG_NAME = "Ölgemälde 日本語 🎨 " + "x" * 170 + ".png"  # ~200 characters, under 255 bytes
 TOO_LONG = "y" * 300 + ".png"  # longer than any file system allows: cannot exist on disk

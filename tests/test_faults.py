@@ -16,6 +16,7 @@ import random
 import select
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from itertools import count
@@ -42,7 +43,7 @@ def head_weights(head, seed: int) -> list[np.ndarray]:
 
 
 def make_head(seed: int):
-    from aiart.model import HeadInfo, build_head, feature_dim
+    from aiart.model.classifier import HeadInfo, build_head, feature_dim
 
     head = build_head(feature_dim(SMALL_TAPS), hidden=4)
     head.set_weights(head_weights(head, seed))
@@ -50,23 +51,29 @@ def make_head(seed: int):
 
 
 def small_classifier_here():
-    from aiart.model import Classifier
+    from aiart.model.classifier import Classifier
 
     return Classifier(*make_head(0))
 
 
 def writer(kind: str, target: Path, ready: int) -> None:
     """Loop forever writing; signals `ready` once set up, then gets killed at a random moment."""
-    from aiart.features import FeatureStore
-    from aiart.storage import save_head
+    from aiart.data.features import FeatureStore
+    from aiart.model.storage import save_head
 
     if kind == "feature":
         # a cap of ~50 entries keeps every writer evicting and rewriting until it is killed
-        store = FeatureStore(small_classifier_here(), root=target, cap_bytes=50 * ENTRY_BYTES)
+        clf = small_classifier_here()
+        store = FeatureStore(clf, root=target, cap_bytes=50 * ENTRY_BYTES)
+        # trace the forward pass before `ready`: on a loaded machine tracing alone outlasted the random
+        # delay, so writers died before their first entry (and head writers before their first save)
+        clf.features_of_batch(np.zeros((1, 32, 32, 3), np.float32))
         os.write(ready, b"R")
         for r in count(random.randrange(ROUNDS)):  # writers start apart, then overlap
             store.compute(round_images(r % ROUNDS))
     else:
+        with tempfile.TemporaryDirectory() as warm:  # the first save imports and builds more: also before `ready`
+            save_head(*make_head(0), Path(warm) / "head.keras")
         os.write(ready, b"R")
         for seed in count(1):
             save_head(*make_head(seed), target)
@@ -117,9 +124,9 @@ def kill_at_random(jobs: list[tuple[str, str, float]], parallel: int = 4) -> lis
 
 
 def test_sigkill_during_feature_caching_and_head_saving(tmp_path):
-    from aiart.features import FeatureStore, keyed
-    from aiart.model import to_batch
-    from aiart.storage import ModelFileError, load_classifier
+    from aiart.data.features import FeatureStore, keyed
+    from aiart.model.classifier import to_batch
+    from aiart.model.storage import ModelFileError, load_classifier
 
     rng = random.Random(7)
     cache = tmp_path / "cache"
@@ -169,7 +176,7 @@ def test_sigkill_during_feature_caching_and_head_saving(tmp_path):
 
 @pytest.mark.parametrize("cut", [0, 1, 10, 100, -8])
 def test_truncated_cache_entry_is_recomputed(tmp_path, small_classifier, cut):
-    from aiart.features import FeatureStore, keyed
+    from aiart.data.features import FeatureStore, keyed
 
     store = FeatureStore(small_classifier, root=tmp_path)
     img = synthetic_art(11, True)
@@ -185,6 +192,7 @@ def test_truncated_cache_entry_is_recomputed(tmp_path, small_classifier, cut):
 
 
 if __name__ == "__main__":
-    from aiart import features, storage  # noqa: F401  (imported once, before forking)
+    from aiart.data import features  # noqa: F401
+    from aiart.model import storage  # noqa: F401  (imported once, before forking)
 
     print(json.dumps(kill_at_random([tuple(job) for job in json.loads(sys.argv[1])])))

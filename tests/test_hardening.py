@@ -18,10 +18,10 @@ import keras
 import numpy as np
 import pytest
 
-from aiart.dataset import DatasetError, scan
-from aiart.features import FeatureStore, keyed
-from aiart.model import HeadInfo, build_head, feature_dim
-from aiart.storage import ModelFileError, load_classifier, load_head_checked, save_head
+from aiart.data.dataset import DatasetError, scan
+from aiart.data.features import FeatureStore, keyed
+from aiart.model.classifier import HeadInfo, build_head, feature_dim
+from aiart.model.storage import ModelFileError, load_classifier, load_head_checked, save_head
 from tests.conftest import SMALL_TAPS, png_bytes, synthetic_art
 
 DIM = feature_dim(SMALL_TAPS)
@@ -249,13 +249,13 @@ def test_bad_files_in_a_batch_do_not_stop_the_rest(tmp_path, small_classifier):
 
 # -- the app ----------------------------------------------------------------------------------------
 def test_classify_page_reports_every_bad_kind_and_keeps_the_rest(monkeypatch, small_classifier):
-    """All kinds of tests/test_images.py dropped at once: one line per bad file, a verdict per good one."""
+    """All kinds of tests/data/test_images.py dropped at once: one line per bad file, a verdict per good one."""
     from streamlit.testing.v1 import AppTest
 
     from aiart.config import PROJECT_ROOT
-    from tests.test_images import BAD, GOOD
+    from tests.data.test_images import BAD, GOOD
 
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: small_classifier)
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
     at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=300)
     at.run()
     files = [(f"{kind}.png", data, "image/png") for kind, (data, _) in BAD.items()]

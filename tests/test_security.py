@@ -19,9 +19,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aiart.config import PROJECT_ROOT
-from aiart.dataset import scan
-from aiart.model import feature_dim
-from aiart.storage import ModelFileError, load_head_checked, save_head
+from aiart.data.dataset import scan
+from aiart.model.classifier import feature_dim
+from aiart.model.storage import ModelFileError, load_head_checked, save_head
 from tests.conftest import SMALL_TAPS, png_bytes, run_python, synthetic_art
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
@@ -104,7 +104,7 @@ def rendered_as_html(at: AppTest) -> list[str]:
 
 
 def test_hostile_file_names_are_shown_as_text_only(monkeypatch, small_classifier):
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: small_classifier)
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     files = [
@@ -128,7 +128,7 @@ def test_hostile_file_names_in_a_data_folder_are_text_only(monkeypatch, small_cl
         (root / label).mkdir(parents=True)
         synthetic_art(4, ai).save(root / label / f"{XSS}.png")
         (root / label / f"{XSS}<script>alert(2)<script>.jpg").write_bytes(b"<html>not an image</html>")
-    monkeypatch.setattr("aiart.ui.default_classifier", lambda: small_classifier)
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
     monkeypatch.setenv("AIART_DATA", str(root))
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
@@ -163,7 +163,7 @@ def test_uploaded_model_with_code_is_refused_unrun(tmp_path):
     path = tmp_path / "evil.keras"
     model.save(path)
     marker.unlink(missing_ok=True)  # building the model above ran it once, here in the test
-    from aiart.model import HeadInfo
+    from aiart.model.classifier import HeadInfo
 
     with pytest.raises(ModelFileError, match=r"not a loadable \.keras model \(.*`Lambda` layer.*\)$") as info:
         load_head_checked(path, HeadInfo(input_size=32, taps=SMALL_TAPS))
@@ -205,7 +205,7 @@ def test_manifest_cannot_reach_outside_the_data_folder(tmp_path):
 
 
 def test_uploaded_archive_entries_cannot_choose_where_they_land(tmp_path):
-    from aiart.uploads import extract
+    from aiart.data.uploads import extract
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -223,10 +223,10 @@ def no_network(*args, **kwargs):
 
 
 def test_predict_explain_train_without_network(monkeypatch, small_classifier, tmp_path):
+    from aiart.data.features import FeatureStore
     from aiart.explain import explain
-    from aiart.features import FeatureStore
-    from aiart.storage import load_classifier
-    from aiart.train import TrainConfig, fit_head
+    from aiart.model.storage import load_classifier
+    from aiart.training.fit import TrainConfig, fit_head
 
     for name in ("connect", "connect_ex", "sendto"):
         monkeypatch.setattr(socket.socket, name, no_network)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import streamlit as st
 from PIL import Image
 
-from aiart import ui
+from aiart.app import ui
 from aiart.config import CLASS_NAMES, default_data_dir
-from aiart.dataset import DatasetError, Sample, scan
+from aiart.data.dataset import DatasetError, Sample, scan
 
 AI, HUMAN = CLASS_NAMES
 SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}

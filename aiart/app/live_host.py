@@ -13,13 +13,13 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from aiart import ui
+from aiart.app import ui
 from aiart.app.vote import classroom
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
 from aiart.classroom.rooms import POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
 from aiart.classroom.store import RoundInfo, Tally
-from aiart.model import Classifier
+from aiart.model.classifier import Classifier
 
 RIGHT, WRONG = ":green[:material/check_circle: right]", ":red[:material/cancel: wrong]"
 LIVE_CSS = """

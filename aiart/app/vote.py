@@ -11,7 +11,7 @@ import secrets
 
 import streamlit as st
 
-from aiart import ui
+from aiart.app import ui
 from aiart.classroom.rooms import POLL_S, REASONS, Classroom, ClassroomError, CodeLimiter
 from aiart.classroom.store import RoundInfo, SQLiteStore, default_path
 from aiart.config import CLASS_NAMES

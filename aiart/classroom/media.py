@@ -8,7 +8,7 @@ import numpy as np
 import segno
 from PIL import Image
 
-from aiart.images import shrink
+from aiart.data.images import shrink
 
 ROUND_SIDE = 768  # px, longest side of the image voters see
 JPEG_QUALITY = 85

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiart.bench_classroom import latency, throughput
+from aiart.bench.classroom import latency, throughput
 from aiart.classroom.rooms import POLL_S, Classroom
 from aiart.classroom.store import SQLiteStore
 from aiart.cli import build_parser

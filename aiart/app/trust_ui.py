@@ -1,0 +1,161 @@
+"""Streamlit panels for the Classify page: can this heatmap, and this verdict, be trusted?
+
+Each panel runs only on request (a toggle or a button: the checks cost tens of forward passes),
+caches its result per model version, image and settings, and is a fragment, so clicking in it
+reruns the panel alone, not the page. The computing lives in `faithfulness`, `sanity` and
+`robustness`; this module only lays it out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from aiart.cam.overlay import colorize
+from aiart.data.images import ImageSource, open_image
+from aiart.model.classifier import Classifier
+from aiart.trust import faithfulness, robustness, sanity
+
+PANEL_STEPS = 8
+PANEL_RANDOM_ORDERS = 2  # fewer than the CLI's 3: the panel has to answer within seconds
+
+
+def pixels(image: ImageSource | np.ndarray) -> np.ndarray:
+    return image if isinstance(image, np.ndarray) else np.asarray(open_image(image), dtype=np.uint8)
+
+
+def digest(arr: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(arr).tobytes()).hexdigest()[:16]
+
+
+def requested(label: str, key: str, help: str) -> bool:
+    """A button whose answer stays visible on later reruns (for this image) instead of vanishing."""
+    if st.button(label, key=f"{key}-button", help=help):
+        st.session_state[key] = True
+    return bool(st.session_state.get(key))
+
+
+# The classifier and the pixels are not hashed (leading underscore); its version and their digest are.
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_faithfulness(_clf: Classifier, version: str, key: str, _image: np.ndarray, layer, method: str):
+    image = Image.fromarray(_image)
+    return faithfulness.evaluate(_clf, image, layer, (method,), steps=PANEL_STEPS, random_orders=PANEL_RANDOM_ORDERS)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_sanity(_clf: Classifier, version: str, key: str, _image: np.ndarray, layer, methods: tuple[str, ...]):
+    return sanity.sanity_check(_clf, Image.fromarray(_image), layer, methods)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_robustness(_clf: Classifier, version: str, key: str, _image: np.ndarray):
+    return robustness.probe(_clf, Image.fromarray(_image))
+
+
+@st.fragment
+def faithfulness_panel(clf: Classifier, image: ImageSource | np.ndarray, layer: str | None, method: str) -> None:
+    """Deletion/insertion curves of this map against random region orders, on request."""
+    arr = pixels(image)
+    key = digest(arr)
+    on = st.toggle(
+        "Test this heatmap (deletion and insertion)",
+        key=f"faithfulness-{key}-{layer}-{method}",
+        help="Remove the most highlighted regions first: if the map is right, the model's confidence drops fast. "
+        "Restore them first into a blurred copy: it should come back fast. Random orders are the baseline.",
+    )
+    if not on:
+        return
+    with st.spinner("Removing and restoring regions, most highlighted first..."):
+        res = cached_faithfulness(clf, clf.version, key, arr, layer, method)
+    curves, rand = res.methods[method], res.random
+    st.pyplot(faithfulness.curves_figure(res, width=7.0))
+    left, right = st.columns(2)
+    left.metric(
+        "Deletion AUC (lower is better)",
+        f"{curves.deletion_auc:.2f}",
+        f"{curves.deletion_auc - rand.deletion_auc:+.2f} vs random",
+        delta_color="inverse",
+    )
+    right.metric(
+        "Insertion AUC (higher is better)",
+        f"{curves.insertion_auc:.2f}",
+        f"{curves.insertion_auc - rand.insertion_auc:+.2f} vs random",
+    )
+    wins = (curves.deletion_auc < rand.deletion_auc) + (curves.insertion_auc > rand.insertion_auc)
+    verdict = {
+        2: "The map beats random regions on both tests: the model really relies on what it highlights.",
+        1: "The map beats random regions on one test only: trust it with care.",
+        0: "The map is no better than random regions here: it does not show what the model relies on.",
+    }[wins]
+    st.caption(f"{verdict} {faithfulness.PRETTY_TARGET[res.target]} of the untouched image: {res.p_class:.0%}.")
+
+
+@st.fragment
+def sanity_panel(clf: Classifier, image: ImageSource | np.ndarray, layer: str | None, method: str) -> None:
+    """Adebayo et al.'s randomization test: the maps must change when the model is destroyed."""
+    arr = pixels(image)
+    key = digest(arr)
+    if not requested(
+        "Sanity check: randomize the model",
+        f"sanity-{key}-{layer}-{method}",
+        "Replace the trained head, then the VGG16 blocks from the top down, by random weights. An explanation "
+        "of the model must change; one that stays the same only shows the image (edges, bright spots).",
+    ):
+        return
+    methods = tuple(dict.fromkeys((method, *faithfulness.FAST_METHODS)))  # Score-CAM only when it is chosen
+    with st.spinner("Randomizing a copy of the model, stage by stage..."):
+        res = cached_sanity(clf, clf.version, key, arr, layer, methods)
+    names = ["original", "head random"] + [f"+ {s} random" for s in res.stages[2:]]
+    st.image([colorize(m) for m in res.maps[method]], caption=names, width=88)
+    table = pd.DataFrame(res.correlations, index=res.stages[1:]).T
+    table["verdict"] = ["map ignores the model" if res.flagged[m] else "changes: ok" for m in table.index]
+    st.dataframe(
+        table,
+        column_config={s: st.column_config.NumberColumn(s, format="%.2f") for s in res.stages[1:]},
+    )
+    st.caption(
+        f"Spearman rank correlation between each map and the original ({res.layer}): 1 = unchanged, 0 = unrelated. "
+        f"A method is flagged when it stays above {res.threshold} at any stage."
+    )
+
+
+@st.fragment
+def robustness_panel(clf: Classifier, image: ImageSource | np.ndarray) -> None:
+    """P(AI) after everyday changes to the file: JPEG, resizing, cropping, blur, a screenshot."""
+    arr = pixels(image)
+    key = digest(arr)
+    if not requested(
+        "Robustness: re-save, resize, crop, blur",
+        f"robustness-{key}",
+        "Does the verdict survive what happens to images on the way to you? A verdict that flips under a "
+        "re-save is about the file's history, not about how the picture was made.",
+    ):
+        return
+    with st.spinner("Trying 10 everyday changes..."):
+        res = cached_robustness(clf, clf.version, key, arr)
+    table = pd.DataFrame(
+        {
+            "change": [r.description for r in res.rows],
+            "P(AI)": [r.p_ai for r in res.rows],
+            "vs original": [r.change for r in res.rows],
+            "verdict flips": ["yes" if r.flips else "" for r in res.rows],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "P(AI)": st.column_config.ProgressColumn("P(AI)", min_value=0.0, max_value=1.0, format="percent"),
+            "vs original": st.column_config.NumberColumn("vs original", format="%+.3f"),
+        },
+    )
+    worst = max(res.rows, key=lambda r: abs(r.change))
+    held = len(res.rows) - res.flips
+    st.caption(
+        f"Original P(AI) {res.p_ai:.1%}. The verdict held under {held} of {len(res.rows)} changes; "
+        f"the largest move was {worst.change:+.1%} ({worst.description})."
+    )

@@ -1,0 +1,412 @@
+"""The only package module that imports Streamlit: cached loaders and shared page chrome."""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from streamlit.runtime.pages_manager import PagesManager
+
+from aiart.config import CLASS_NAMES, DEFAULT_HEAD
+from aiart.explain import default_layer
+from aiart.model.classifier import Classifier
+
+
+def page_header(title: str) -> None:
+    """Every page starts here. The very first script run of a server process runs in Streamlit's old
+    `pages/` folder mode (`PagesManager.uses_pages_directory`, which only `st.navigation` clears), so a
+    first request straight to /train showed the page under an auto-generated sidebar. A session whose
+    first run is such a run clears the flag as `st.navigation` would and reruns once, through
+    streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)"""
+    first = "aiart-seen" not in st.session_state
+    st.session_state["aiart-seen"] = True
+    if PagesManager.uses_pages_directory and first:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.title(title)
+
+
+def settle_heap() -> None:
+    """Keep long-lived objects (TensorFlow, Keras, VGG16) out of every later garbage collection.
+
+    After each script *and fragment* run Streamlit calls `gc.collect(2)` and `keras.backend.clear_session()`
+    (a second full collection). With TensorFlow loaded each takes about 0.5-1 s holding the GIL, which
+    stalls every session and any background training (measured: epochs 10x slower while the Train
+    page redraws its curves each second). Frozen objects are skipped: both then take microseconds.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+@st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
+def default_classifier() -> Classifier:
+    """One model per process, shared by every page and session (inference is thread-safe)."""
+    from aiart.model.storage import load_classifier
+
+    clf = load_classifier(DEFAULT_HEAD)
+    clf.logits_of_batch(np.zeros((1, clf.input_size, clf.input_size, 3), np.float32))  # trace once, up front
+    settle_heap()
+    return clf
+
+
+def get_classifier() -> Classifier:
+    """This session's model: a head kept on the Train page, else the shared default."""
+    return st.session_state.get("session_classifier") or default_classifier()
+
+
+def require_classifier() -> Classifier:
+    """`get_classifier()`, or a clear message (never a traceback) when no model can be loaded."""
+    from aiart.model.vgg_weights import WeightsUnavailable
+
+    try:
+        clf = get_classifier()
+        if st.session_state.get("session_classifier") is not None:
+            st.info(
+                f"Using the model you trained on the Train page (version {clf.version[:8]}), in this session only.",
+                icon=":material/model_training:",
+            )
+        return clf
+    except FileNotFoundError:
+        problem = f"There is no trained model yet ({DEFAULT_HEAD.name} is missing from the weights folder)."
+    except (OSError, ValueError, WeightsUnavailable) as exc:
+        problem = f"The model could not be loaded: {escape_md(str(exc).splitlines()[0])}."
+    st.error(
+        f"{problem} Train one on the Train page, or run "
+        "`python -m aiart train DATA --cross-source 5 --out weights/head.keras`.",
+        icon=":material/error:",
+    )
+    st.stop()
+
+
+# -- text ---------------------------------------------------------------------------------------
+PRETTY = {"AI_GENERATED": "AI-generated", "NON_AI_GENERATED": "human-made"}
+LOOKS = {"AI_GENERATED": "What looks AI", "NON_AI_GENERATED": "What looks human"}
+METHOD_LABELS = {
+    "gradcam": "Grad-CAM",
+    "gradcam++": "Grad-CAM++",
+    "layercam": "LayerCAM",
+    "hirescam": "HiResCAM",
+    "scorecam": "Score-CAM (slower)",
+}
+BLOCK_HINTS = {
+    "block1": "fine detail",
+    "block2": "small textures",
+    "block3": "textures",
+    "block4": "parts",
+    "block5": "large shapes",
+}
+
+
+def escape_md(text: str) -> str:
+    """User text (file names, paths, messages) shown literally in Streamlit Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))
+
+
+def layer_label(name: str) -> str:
+    """'block5_conv3' -> 'Block 5 · conv3 (large shapes)': layers grouped by VGG16 block."""
+    block, conv = name.split("_", 1)
+    return f"Block {block.removeprefix('block')} · {conv} ({BLOCK_HINTS.get(block, '')})"
+
+
+def verdict_line(p_ai: float, label: str) -> str:
+    """'Looks AI-generated · 87% sure', with a warning when the model is close to a coin flip."""
+    from aiart.browse import sureness
+
+    sure = sureness(p_ai, label)
+    hint = " (close to a coin flip)" if sure < 0.6 else ""
+    return f"Looks **{PRETTY[label]}** · {sure:.0%} sure{hint}"
+
+
+# -- images -------------------------------------------------------------------------------------
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+MAX_SIDE = 1024  # uploads are shrunk to this before caching: bounded memory per image
+DISPLAY_BOX = (520, 390)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image on the Classify page or in a Browse dialog; `image` is None when it failed to decode."""
+
+    name: str
+    digest: str  # content hash: the cache key, and the suffix of this item's widget keys
+    image: np.ndarray | None
+    error: str | None = None
+    truth: str | None = None  # the dataset label, when known
+
+    @property
+    def key(self) -> str:
+        return self.digest[:12]
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _decoded(digest: str, _data: bytes) -> np.ndarray:
+    from aiart.data.images import open_image, shrink
+
+    return np.asarray(shrink(open_image(_data), MAX_SIDE))
+
+
+def item_from_bytes(name: str, data: bytes, truth: str | None = None) -> Item:
+    """Decode once (cached by content hash) and shrink; a bad file becomes an item with its error."""
+    from aiart.data.features import content_hash
+    from aiart.data.images import ImageError
+
+    digest = content_hash(data)
+    try:
+        return Item(name, digest, _decoded(digest, data), truth=truth)
+    except ImageError as exc:
+        return Item(name, digest, None, str(exc), truth)
+
+
+def item_from_path(path: Path | str, name: str, truth: str | None = None) -> Item:
+    from aiart.data.features import content_hash
+    from aiart.data.images import ImageError, read_bytes
+
+    try:
+        data = read_bytes(path)
+    except (ImageError, OSError) as exc:
+        return Item(name, content_hash(str(path).encode()), None, str(exc), truth)
+    return item_from_bytes(name, data, truth)
+
+
+def fit(image: np.ndarray, box: tuple[int, int] = DISPLAY_BOX) -> np.ndarray:
+    """Scale (up or down) to fit `box`, keeping the aspect ratio: images are never stretched."""
+    return np.asarray(ImageOps.contain(Image.fromarray(image), box, Image.Resampling.LANCZOS))
+
+
+@st.cache_resource
+def sample_images() -> dict[str, Item]:
+    """A few pictures drawn by code (no third-party images): smooth, painterly and geometric."""
+    from aiart.data.features import content_hash
+
+    w, h = 384, 288
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:h, 0:w] / np.float32(h)
+
+    sky = np.stack([255 - 120 * (1 - yy), 150 - 80 * (1 - yy), 90 + 80 * (1 - yy)], -1)
+    glow = np.exp(-(((xx - 0.95) ** 2 + (yy - 0.55) ** 2) / 0.02))[..., None]
+    sunset = sky + glow * np.array([40, 90, 60])
+    hills = yy > 0.72 + 0.05 * np.sin(xx * 7)
+    sunset[hills] = np.array([70, 35, 90]) * (1.4 - yy[hills, None] * 0.5)
+    sunset = Image.fromarray(np.clip(sunset, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
+
+    strokes = Image.new("RGB", (w, h), (236, 226, 204))
+    draw = ImageDraw.Draw(strokes)
+    palette = [(46, 64, 120), (190, 70, 50), (220, 170, 60), (60, 120, 80), (30, 30, 40), (240, 240, 230)]
+    for _ in range(260):
+        x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
+        angle, length = rng.uniform(0, np.pi), rng.uniform(10, 60)
+        end = (x0 + length * np.cos(angle), y0 + length * np.sin(angle))
+        draw.line([(x0, y0), end], fill=palette[rng.integers(len(palette))], width=int(rng.integers(3, 11)))
+    grain = rng.normal(0, 12, (h, w, 3))
+    strokes = Image.fromarray(np.clip(np.asarray(strokes) + grain, 0, 255).astype(np.uint8))
+
+    blocks = Image.new("RGB", (w, h), (245, 242, 232))
+    draw = ImageDraw.Draw(blocks)
+    for box, colour in (
+        ((0, 0, 150, 120), (200, 30, 30)),
+        ((250, 180, 384, 288), (30, 60, 160)),
+        ((150, 230, 250, 288), (240, 200, 30)),
+    ):
+        draw.rectangle(box, fill=colour)
+    for x in (150, 250, 330):
+        draw.line([(x, 0), (x, h)], fill=(15, 15, 15), width=8)
+    for y in (120, 180, 230):
+        draw.line([(0, y), (w, y)], fill=(15, 15, 15), width=8)
+
+    waves = np.stack([np.sin(9 * xx + 3 * np.sin(4 * yy)), np.cos(7 * yy - 2 * xx), np.sin(5 * (xx + yy))], -1)
+    waves = Image.fromarray(np.clip(waves * 110 + 128, 0, 255).astype(np.uint8))
+
+    pictures = {"Sunset": sunset, "Brush strokes": strokes, "Colour blocks": blocks, "Waves": waves}
+    return {
+        name: Item(f"sample: {name}", content_hash(img.tobytes()), np.asarray(img)) for name, img in pictures.items()
+    }
+
+
+# -- predictions and explanations (cached; keyed by content hash and model version) -------------
+def probabilities(clf: Classifier, items: list[Item], batch_size: int = 8) -> dict[str, float]:
+    """P(AI) per readable item's digest; only new images run the network, in batches, with progress."""
+    known: dict = st.session_state.setdefault("p_ai_memo", {})
+    todo = [it for it in items if it.image is not None and (clf.version, it.digest) not in known]
+    bar = st.progress(0.0, text=f"Classifying {len(todo)} images...") if len(todo) > 1 else None
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        for it, p in zip(chunk, clf.predict([Image.fromarray(it.image) for it in chunk])):
+            known[(clf.version, it.digest)] = float(p)
+        if bar:
+            done = start + len(chunk)
+            bar.progress(done / len(todo), text=f"Classifying: {done}/{len(todo)} images")
+    if bar:
+        bar.empty()
+    return {it.digest: known[(clf.version, it.digest)] for it in items if it.image is not None}
+
+
+@st.cache_data(max_entries=256, show_spinner="Computing the heatmap...")
+def _heatmap(
+    _clf: Classifier, version: str, digest: str, _image: np.ndarray, layer: str, method: str, target: str
+) -> tuple[np.ndarray, float]:
+    """(heatmap as uint8 0..255, P(AI)); uint8 keeps 256 cached maps small. Shared by all sessions."""
+    from aiart.explain import explain
+
+    exp = explain(_clf, Image.fromarray(_image), target=target, layer=layer, method=method)
+    return np.round(exp.heatmap * 255).astype(np.uint8), exp.p_ai
+
+
+def explanation(clf: Classifier, item: Item, layer: str, method: str, target: str):
+    """`aiart.explain.explain` for an item, cached per image, layer, method, target and model version."""
+    from aiart.explain import Explanation
+
+    heat, p_ai = _heatmap(clf, clf.version, item.digest, item.image, layer, method, target)
+    return Explanation(item.image, heat.astype(np.float32) / 255.0, p_ai, clf.label(p_ai), target, layer, method)
+
+
+def file_stem(name: str) -> str:
+    """A safe file-name stem for downloads, from any user-supplied name."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:60] or "image"
+
+
+def png_of(exp, alpha: float) -> Callable[[], bytes]:
+    """Deferred figure rendering: the PNG is drawn only when its download button is clicked."""
+    from aiart.figure import explanation_png
+
+    return lambda: explanation_png(exp, alpha)
+
+
+# -- cards --------------------------------------------------------------------------------------
+def error_card(item: Item) -> None:
+    with st.container(border=True, key=f"card-{item.key}"):
+        st.markdown(f"**{escape_md(item.name)}**")
+        st.error(f"Could not read this file: {escape_md(item.error)}", icon=":material/broken_image:")
+
+
+def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
+    """Verdict, Grad-CAM overlay(s) and controls for one image; widget keys end in the content hash.
+
+    Wrap it in `st.fragment` (or call it in a dialog) so a control change reruns only this card.
+    """
+    from aiart.cam import METHODS
+    from aiart.cam.overlay import overlay
+
+    if item.image is None:
+        error_card(item)
+        return
+    k, label = item.key, clf.label(p_ai)
+    with st.container(border=True, key=f"card-{k}"):
+        st.markdown(f"**{escape_md(item.name)}**")
+        left, right = st.columns([2, 5], gap="medium")
+        with left:
+            st.image(fit(item.image, (360, 300)), width="content", caption="Original")
+            st.metric("P(AI-generated)", f"{p_ai:.1%}")
+            st.markdown(verdict_line(p_ai, label))
+            if item.truth:
+                right_or_wrong = ":green[the model is right]" if item.truth == label else ":red[the model is wrong]"
+                st.markdown(f"Dataset label: **{PRETTY[item.truth]}**, {right_or_wrong}")
+        with right:
+            choice = st.segmented_control(
+                "Explain",
+                [*CLASS_NAMES, "both"],
+                format_func=lambda t: LOOKS.get(t, "Both"),
+                default=label,
+                required=True,
+                key=f"target-{k}",
+                help="Which class to explain: the regions that pushed the model towards it.",
+            )
+            controls = st.container(horizontal=True, gap="medium")  # wraps on narrow screens
+            layer = controls.selectbox(
+                "Conv layer",
+                clf.conv_layers,
+                index=clf.conv_layers.index(default_layer(clf)),
+                format_func=layer_label,
+                key=f"layer-{k}",
+                help="Early layers react to fine detail such as brush texture; deep layers to large shapes.",
+                width=270,
+            )
+            method = controls.selectbox(
+                "Method", list(METHODS), format_func=lambda m: METHOD_LABELS.get(m, m), key=f"method-{k}", width=180
+            )
+            alpha = controls.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"opacity-{k}", width=180)
+            targets = list(CLASS_NAMES) if choice == "both" else [choice]
+            for col, target in zip(st.columns(len(targets)), targets):
+                exp = explanation(clf, item, layer, method, target)
+                col.image(fit(overlay(exp.image, exp.heatmap, alpha)), width="content", caption=LOOKS[target])
+                col.download_button(
+                    "Download PNG",
+                    data=png_of(exp, alpha),
+                    file_name=f"{file_stem(item.name)}-{target.lower()}-{layer}-{method}.png",
+                    mime="image/png",
+                    on_click="ignore",
+                    icon=":material/download:",
+                    key=f"png-{k}-{target}",
+                )
+            with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
+                from aiart.app.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
+
+                faithfulness_panel(clf, item.image, layer, method)
+                sanity_panel(clf, item.image, layer, method)
+                robustness_panel(clf, item.image)
+
+
+# -- Browse -------------------------------------------------------------------------------------
+def folder_input(key: str) -> Path | None:
+    """The dataset-folder box shared by Browse and Train: `$AIART_DATA` / shared data by default,
+    the Kaggle hint when it is empty (the caller decides what to offer instead)."""
+    from aiart.config import GET_DATA_HINT, default_data_dir
+
+    default = default_data_dir()
+    folder = st.text_input(
+        "Dataset folder",
+        value=str(default) if default else "",
+        key=key,
+        placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
+    ).strip()
+    if not folder:
+        st.info(GET_DATA_HINT, icon=":material/folder_off:")
+        return None
+    return Path(folder).expanduser()
+
+
+def folder_records(clf: Classifier, root: Path) -> list:
+    """`aiart.browse.predictions` with a progress bar (count and ETA); kept for this session's reruns."""
+    from aiart.browse import predictions
+
+    memo: dict = st.session_state.setdefault("browse_memo", {})
+    key = (str(root), clf.version)
+    if key not in memo:
+        slot = st.empty()
+
+        def show(done: int, total: int, elapsed: float) -> None:
+            eta = elapsed / done * (total - done) if done and elapsed else 0.0
+            text = f"Computing predictions for the folder: {done}/{total} images"
+            slot.progress(done / max(total, 1), text=text + (f" · about {eta:.0f} s left" if eta else ""))
+
+        memo[key] = predictions(clf, root, progress=show)
+        slot.empty()
+    return memo[key]
+
+
+def forget_folder() -> None:
+    st.session_state.pop("browse_memo", None)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def tile(path: str, stamp: float) -> np.ndarray | None:
+    """A letterboxed thumbnail for the Browse grid (`stamp` = mtime, so an edited file is redrawn)."""
+    from aiart.browse import tile_image
+    from aiart.data.images import ImageError
+
+    try:
+        return tile_image(path, 224)
+    except ImageError:
+        return None
+
+
+def mtime(path: str) -> float:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0

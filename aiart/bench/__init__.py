@@ -1,0 +1,1 @@
+"""Benchmarks behind `python -m aiart bench`: inference, training, concurrent sessions. Top layer: none import it."""

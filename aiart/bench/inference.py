@@ -1,0 +1,120 @@
+"""`python -m aiart bench`: ratios measured in one run on the same images (machines are noisy).
+
+The reference is a compiled bare VGG16 conv base (to block5_conv3) on the same input batch.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from aiart.cam import METHODS
+from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD, explain
+from aiart.model.backbone import build_backbone
+from aiart.model.classifier import to_batch
+from aiart.model.vgg_weights import CONV_LAYERS
+
+
+def timeit(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median seconds per function, timed round-robin after one warm-up each.
+
+    Interleaving means a burst of load from elsewhere hits every candidate alike, so the ratios
+    stay meaningful on a noisy shared machine.
+    """
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def bench_images(n: int, size: int = 384) -> list[Image.Image]:
+    """Deterministic synthetic paintings-like images, so the bench needs no data."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    out = []
+    for i in range(n):
+        base = np.stack([np.sin(6 * xx + i), np.cos(5 * yy - i), np.sin(4 * (xx + yy))], -1)
+        arr = (base * 0.5 + 0.5) * 200 + rng.normal(0, 20, (size, size, 3))
+        out.append(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)))
+    return out
+
+
+def row(name: str, seconds: float, ref: float, goal: str = "") -> str:
+    return f"{name:44s} {seconds * 1000:9.1f} ms  {seconds / ref:6.2f}x bare  {goal}"
+
+
+def main(args) -> int:
+    from aiart.model.storage import load_classifier
+
+    if args.classroom:
+        from aiart.bench.classroom import main as bench_classroom
+
+        return bench_classroom(args.classroom)
+
+    clf = load_classifier(args.model)
+    size = clf.input_size
+    images = bench_images(args.batch)
+    one = to_batch(images[:1], size)
+    batch = to_batch(images, size)
+    backbone = build_backbone(size)
+    spec = tf.TensorSpec((None, size, size, 3), tf.float32)
+    bare_fn = tf.function(lambda x: backbone(x, training=False)["block5_conv3"], input_signature=[spec])
+    png = io.BytesIO()
+    images[0].save(png, "PNG")
+    cams = {m: METHODS[m](clf.model, DEFAULT_LAYER) for m in METHODS}
+    layers = {layer: METHODS[DEFAULT_METHOD](clf.model, layer) for layer in CONV_LAYERS if layer != DEFAULT_LAYER}
+    rows: dict[str, tuple[Callable[[], object], str]] = {
+        "bare VGG16 forward (1 image, compiled)": (lambda: bare_fn(one).numpy(), ""),
+        "predict forward (1 image)": (lambda: clf.logits_of_batch(one), ""),
+        "predict() end to end (decode+resize)": (lambda: clf.predict([png.getvalue()]), ""),
+        **{
+            f"predict + {m} @ {DEFAULT_LAYER}": (
+                lambda c=c: c(one, 1.0),
+                "(goal <= 1.30x)" if m == DEFAULT_METHOD else "",
+            )
+            for m, c in cams.items()
+            if m != "scorecam"
+        },
+        "explain() end to end (gradcam, decode+upsample)": (lambda: explain(clf, images[0]), ""),
+        **{f"predict + {DEFAULT_METHOD} @ {layer}": (lambda c=c: c(one, 1.0), "") for layer, c in layers.items()},
+    }
+    print(f"aiart bench: input {size}x{size}, median of {args.repeats} interleaved rounds, batch {args.batch}")
+    measured = timeit({name: fn for name, (fn, _) in rows.items()}, args.repeats)
+    bare = measured["bare VGG16 forward (1 image, compiled)"]
+    for name, (_, goal) in rows.items():
+        print(row(name, measured[name], bare, goal))
+    slow = timeit({"scorecam": lambda: cams["scorecam"](one, 1.0), "bare": lambda: bare_fn(one).numpy()}, 2)
+    print(
+        row(f"predict + scorecam @ {DEFAULT_LAYER} (top {cams['scorecam'].top_k} ch.)", slow["scorecam"], slow["bare"])
+    )
+    batch_t = timeit(
+        {
+            "ours": lambda: clf.logits_of_batch(batch),
+            "keras": lambda: clf.model.predict(batch, verbose=0, batch_size=len(batch)),
+        },
+        args.repeats,
+    )
+    print(
+        f"{'batch throughput vs model.predict':44s} {len(batch) / batch_t['ours']:7.1f} img/s vs "
+        f"{len(batch) / batch_t['keras']:7.1f} img/s = {batch_t['keras'] / batch_t['ours']:5.2f}x  (goal >= 0.95x)"
+    )
+    if args.train:
+        from aiart.bench.train import bench_train
+
+        bench_train(clf, finetune_epochs=args.finetune_epochs)
+    if args.sessions:
+        from aiart.bench.sessions import bench_sessions
+
+        bench_sessions(args.sessions)
+    return 0

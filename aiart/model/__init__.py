@@ -1,0 +1,1 @@
+"""The network: VGG16 weights, conv stack, classifier graph, head files. Imports config and data/images only."""

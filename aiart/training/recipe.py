@@ -1,0 +1,291 @@
+"""From a data folder to a saved, calibrated head: the steps shared by CLI, Train page and tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import ImageOps
+
+from aiart import metrics
+from aiart.data.dataset import Sample
+from aiart.data.features import FeatureStore, Progress
+from aiart.data.images import ImageError, open_image
+from aiart.model.classifier import Classifier, HeadInfo, sigmoid, tuned_convs
+from aiart.training import finetune
+from aiart.training.fit import TrainConfig, calibrated_oof, cross_source, fit_head, fold_calibration, platt
+
+
+def select(samples: Sequence[Sample], per_class: int | None, seed: int = 0) -> list[Sample]:
+    """Up to `per_class` images of each class, drawn evenly across sources (round-robin)."""
+    if not per_class:
+        return list(samples)
+    rng = np.random.default_rng(seed)
+    chosen: list[Sample] = []
+    for label in sorted({s.label for s in samples}):
+        by_source: dict[str, list[Sample]] = {}
+        for s in samples:
+            if s.label == label:
+                by_source.setdefault(s.source, []).append(s)
+        queues = [list(rng.permutation(len(v))) for v in by_source.values()]
+        lists = list(by_source.values())
+        picked: list[Sample] = []
+        while len(picked) < per_class and any(queues):
+            for q, items in zip(queues, lists):
+                if q and len(picked) < per_class:
+                    picked.append(items[q.pop()])
+        chosen += picked
+    return chosen
+
+
+def default_holdout(samples: Sequence[Sample], fraction: float = 0.2, seed: int = 0) -> list[str]:
+    """Whole sources to validate on: about `fraction` of each class, never all of a class."""
+    rng = np.random.default_rng(seed)
+    held: list[str] = []
+    for label in sorted({s.label for s in samples}):
+        sources = sorted({s.source for s in samples if s.label == label})
+        if len(sources) < 2:
+            continue
+        total = sum(s.label == label for s in samples)
+        count = 0
+        for src in rng.permutation(sources):
+            n = sum(s.source == src and s.label == label for s in samples)
+            if count + n > max(fraction * total * 1.5, 1) and count > 0:
+                continue
+            held.append(str(src))
+            count += n
+            if count >= fraction * total or len(held) >= len(sources) - 1:
+                break
+    return held
+
+
+def random_parts(samples: Sequence[Sample], parts: int = 5, seed: int = 0) -> tuple[list[Sample], list[str]]:
+    """Split each class that comes from a single source into `parts` random groups, so some of it
+    can be held out; returns the samples and the classes split this way (a random split, which
+    flatters a model more than a cross-source one: say so)."""
+    out, split_labels = list(samples), []
+    for label in sorted({s.label for s in samples}):
+        idx = [i for i, s in enumerate(samples) if s.label == label]
+        if len({samples[i].source for i in idx}) > 1 or len(idx) < 2:
+            continue
+        split_labels.append(label)
+        for i, k in zip(idx, np.random.default_rng(seed).permutation(len(idx)) % parts):
+            s = samples[i]
+            out[i] = Sample(s.path, s.label, f"{s.source} · random part {k + 1}")
+    return out, split_labels
+
+
+@dataclass
+class Split:
+    train: list[Sample]
+    val: list[Sample]
+    holdout: list[str] = field(default_factory=list)
+
+
+def split(samples: Sequence[Sample], holdout: Sequence[str] | None = None, seed: int = 0) -> Split:
+    holdout = list(holdout) if holdout is not None else default_holdout(samples, seed=seed)
+    return Split([s for s in samples if s.source not in holdout], [s for s in samples if s.source in holdout], holdout)
+
+
+def features_for(store: FeatureStore, samples: Sequence[Sample], progress: Progress | None = None):
+    """Features and labels of the samples that decode; bad files are dropped and returned by path."""
+    feats, errors = store.compute([s.path for s in samples], progress)
+    ok = np.array([e is None for e in errors], bool)
+    y = np.array([s.y for s in samples], int)
+    bad = {str(s.path): e for s, e in zip(samples, errors) if e}
+    return feats[ok], y[ok], [s for s, good in zip(samples, ok) if good], bad
+
+
+def mirrored_features(
+    store: FeatureStore, samples: Sequence[Sample], progress: Progress | None = None, chunk: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of left-right mirrored copies (light augmentation).
+
+    A mirrored image is keyed by its pixels, so its features are cached like any image's: the first
+    pass computes them (twice the work of the plain pass), later sessions read them from disk.
+    Chunks bound memory: only `chunk` decoded images are held at a time.
+    """
+    feats, labels = [], []
+    for start in range(0, len(samples), chunk):
+        part, images = samples[start : start + chunk], []
+        for s in part:
+            try:
+                images.append((s, ImageOps.mirror(open_image(s.path))))
+            except ImageError:
+                continue  # already reported by the plain pass
+        sub = None if progress is None else (lambda d, _t, e, o=start: progress(o + d, len(samples), e))
+        x, errors = store.compute([img for _, img in images], sub)
+        feats.append(x[[e is None for e in errors]])
+        labels += [s.y for (s, _), e in zip(images, errors) if e is None]
+    empty = np.zeros((0, *store.shape), store.extractor.dtype)
+    return (np.concatenate(feats) if feats else empty), np.array(labels, int)
+
+
+def stages(progress: Progress | None, sizes: Sequence[int]) -> list[Progress | None]:
+    """One callback per consecutive stage, each reporting overall (done, total, elapsed) to `progress`."""
+    if progress is None:
+        return [None] * len(sizes)
+    total, start = sum(sizes), time.monotonic()
+    offsets = np.cumsum([0, *sizes[:-1]]).tolist()
+    return [lambda d, _t, _e, o=o: progress(o + d, total, time.monotonic() - start) for o in offsets]
+
+
+@dataclass
+class Result:
+    head: keras.Model
+    info: HeadInfo
+    history: dict[str, list[float]]
+    val_p: np.ndarray
+    val_samples: list[Sample]
+    seconds: float
+
+
+def train_split(
+    clf: Classifier,
+    data: Split,
+    config: TrainConfig,
+    store: FeatureStore,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    progress: Progress | None = None,
+    initial: keras.Model | None = None,
+    augment: bool = False,
+    strategy: tf.distribute.Strategy | None = None,
+    stopped: Callable[[], bool] = lambda: False,
+) -> Result:
+    """Features (cached), fit, Platt-calibrate on the held-out sources, report their metrics.
+
+    `augment` adds mirrored copies of the training images (never of the validation images).
+    With `config.finetune_epochs`, the head trained on frozen features then goes on training with
+    the last tapped conv block (`aiart.training.finetune`), on that block's cached inputs.
+    `progress` sees one count over all passes: train, validation, mirrored copies (then the same
+    three for the tuned block's inputs). Fine-tuning is skipped once `stopped()` (the user's Stop).
+    """
+    start = time.monotonic()
+    n_tr, n_va, n_fl = len(data.train), len(data.val), len(data.train) if augment else 0
+    passes = [n_tr, n_va, n_fl] * (2 if config.finetune_epochs else 1)
+    p_train, p_val, p_flip, *p_tuned = stages(progress, passes)
+    x_tr, y_tr, kept, _ = features_for(store, data.train, p_train)
+    x_va, y_va, val_samples, _ = features_for(store, data.val, p_val)
+    n_images = len(y_tr)
+    if augment:
+        x_fl, y_fl = mirrored_features(store, kept, p_flip)
+        x_tr, y_tr = np.concatenate([x_tr, x_fl]), np.concatenate([y_tr, y_fl])
+    if len(set(y_tr.tolist())) < 2:
+        raise ValueError("training needs images of both classes outside the held-out sources")
+    head, history = fit_head(x_tr, y_tr, x_va, y_va, config, callbacks, strategy, initial)
+    if config.finetune_epochs and not stopped():
+        tuned = Tuning(clf, kept, val_samples, augment, p_tuned)
+        head, history, z_va = tuned.fit(head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy)
+    else:
+        z_va = clf_logits(head, x_va)
+    if len(y_va) and len(set(y_va.tolist())) == 2:
+        a, b = platt(z_va, y_va)
+        fold_calibration(head, a, b)
+        z_va = a * z_va + b
+    val_p = sigmoid(z_va) if len(y_va) else np.zeros(0)
+    info = HeadInfo(
+        input_size=clf.input_size,
+        taps=clf.info.taps,
+        threshold=0.5,
+        training={
+            "n_train": n_images,
+            "mirrored_copies": len(y_tr) - n_images,
+            "n_val": len(y_va),
+            "holdout_sources": list(data.holdout),
+            "config": config.as_dict(),
+            "epochs_run": len(history.get("loss", [])),
+            **({"finetuned": list(tuned_convs(head))} if config.finetune_epochs else {}),
+        },
+        metrics=metrics.summary(val_p, y_va) if len(y_va) else {},
+    )
+    return Result(head, info, history, val_p, val_samples, time.monotonic() - start)
+
+
+@dataclass
+class Tuning:
+    """The second stage of `train_split` with fine-tuning: the tuned block's cached inputs for the
+    same images (and mirrored copies), then `finetune.finetune` starting from the trained head."""
+
+    clf: Classifier
+    train: list[Sample]
+    val: list[Sample]
+    augment: bool
+    progress: Sequence[Progress | None]
+
+    def inputs(self, x_tr: np.ndarray, x_va: np.ndarray) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        pools = FeatureStore(self.clf, extractor=finetune.pool_extractor(self.clf))
+        pool_tr = pools.compute([s.path for s in self.train], self.progress[0])[0]
+        pool_va = pools.compute([s.path for s in self.val], self.progress[1])[0]
+        if self.augment:
+            pool_tr = np.concatenate([pool_tr, mirrored_features(pools, self.train, self.progress[2])[0]])
+        frozen = x_tr.shape[1] - finetune.tuned_dim(self.clf.info.taps)
+        return finetune.inputs_of(pool_tr, x_tr, frozen), finetune.inputs_of(pool_va, x_va, frozen)
+
+    def fit(self, head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy):
+        """Returns the tuned model, the history of both stages joined, and validation logits."""
+        train, val = self.inputs(x_tr, x_va)
+        done = len(history.get("loss", []))
+        has_val = len(y_va) > 0
+        model, more = finetune.finetune(
+            self.clf, head, train, y_tr, val if has_val else None, y_va, config, callbacks, strategy, done
+        )
+        joined = {k: history.get(k, [])[:done] + more.get(k, []) for k in {*history, *more}}
+        return model, joined, finetune.logits(model, val) if has_val else np.zeros(0)
+
+
+def clf_logits(head: keras.Model, x: np.ndarray) -> np.ndarray:
+    return head.predict(x.astype(np.float32), verbose=0, batch_size=512)[:, 0]
+
+
+def train_default(
+    clf: Classifier, samples: Sequence[Sample], config: TrainConfig, folds: int = 5, progress: Progress | None = None
+) -> tuple[keras.Model, HeadInfo]:
+    """The shipped model: cross-source CV for honest metrics and Platt scaling, then all data.
+
+    Every head, in the folds and the final one, trains for exactly `config.epochs`: choosing each
+    fold's epoch by its own held-out sources would flatter the metrics (and give logits of another
+    scale than the final head's, which spoils the calibration). The Platt scaling fit on the
+    out-of-fold logits (sources unseen by each fold's head) is baked into the final head.
+    """
+    x, y, kept, bad = features_for(FeatureStore(clf), samples, progress)
+    groups = [s.source for s in kept]
+    final = TrainConfig(**{**config.as_dict(), "patience": 10**6})  # a fixed number of epochs
+    oof, fold_info = cross_source(x, y, groups, final, folds)
+    p_oof = calibrated_oof(oof, y, groups, folds)
+    per_source = {
+        src: {
+            "n": int(np.sum(m)),
+            "label": kept[int(np.flatnonzero(m)[0])].label,
+            "accuracy": float(np.mean((p_oof[m] >= 0.5) == y[m])),
+        }
+        for src in sorted(set(groups))
+        for m in [np.array(groups) == src]
+    }
+    head, _ = fit_head(x, y, None, None, final)
+    a, b = platt(oof, y)
+    fold_calibration(head, a, b)
+    summary = metrics.summary(p_oof, y)
+    summary["raw_accuracy"] = float(np.mean((oof > 0) == y))
+    info = HeadInfo(
+        input_size=clf.input_size,
+        taps=clf.info.taps,
+        threshold=0.5,
+        training={
+            "data": "shared/data (see README model card)",
+            "n": len(y),
+            "n_ai": int(y.sum()),
+            "n_human": int(len(y) - y.sum()),
+            "sources": len(set(groups)),
+            "skipped_files": len(bad),
+            "config": final.as_dict(),
+            "validation": f"{folds}-fold cross-validation holding out whole source repositories",
+            "platt": [a, b],
+            "folds": fold_info,
+        },
+        metrics={"cross_source": summary, "per_source": per_source},
+    )
+    return head, info

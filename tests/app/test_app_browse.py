@@ -1,0 +1,100 @@
+"""The Browse page through Streamlit's AppTest, on the labelled fixture folder with known predictions."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aiart.config import GET_DATA_HINT, PROJECT_ROOT
+from aiart.data.features import content_hash
+
+APP = str(PROJECT_ROOT / "streamlit_app.py")
+
+
+def open_browse(monkeypatch, small_classifier) -> AppTest:
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/browse.py").run()
+    assert not at.exception
+    return at
+
+
+def tiles(at: AppTest) -> set[str]:
+    """Keys of the Explain buttons on screen: one per readable tile."""
+    return {b.key for b in at.button if b.key.startswith("explain-")}
+
+
+def explain_keys(folder, *names: str) -> set[str]:
+    paths = {p.name: p for p in folder.rglob("*.png")}
+    return {f"explain-{content_hash(str(paths[n]).encode())[:12]}" for n in names}
+
+
+@pytest.fixture
+def app(monkeypatch, small_classifier, known_folder):
+    monkeypatch.setenv("AIART_DATA", str(known_folder))
+    return open_browse(monkeypatch, small_classifier)
+
+
+def test_empty_state_without_a_data_folder(monkeypatch, small_classifier):
+    monkeypatch.setattr("aiart.config.default_data_dir", lambda: None)
+    at = open_browse(monkeypatch, small_classifier)
+    assert at.title[0].value.endswith("Browse the dataset")
+    assert at.text_input(key="data-dir").value == ""
+    assert at.info[0].value == GET_DATA_HINT
+    assert not at.metric and not at.error
+
+
+def test_unusable_folder_gets_a_clear_error(app, tmp_path):
+    app.text_input(key="data-dir").set_value(str(tmp_path / "nowhere")).run()
+    assert not app.exception
+    assert app.error[0].value.startswith("data folder") and "does not exist" in app.error[0].value
+
+
+def test_metrics_and_all_tiles(app, known_folder):
+    assert app.text_input(key="data-dir").value == str(known_folder)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Images scored": "8", "Accuracy": "50.0%", "Balanced accuracy": "50.0%", "ECE": "0.490"}
+    names = [f"ai_generated_{i}.png" for i in range(4)] + [f"non_ai_generated_{i}.png" for i in range(4)]
+    assert tiles(app) == explain_keys(known_folder, *names)
+    assert app.error[0].value == "not a recognised image format"  # the broken file's tile
+    assert [t.label for t in app.tabs] == ["Labelled AI-generated · 4", "Labelled human-made · 5"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("mistakes", ["ai_generated_1.png", "ai_generated_2.png", "non_ai_generated_1.png", "non_ai_generated_2.png"]),
+        ("confident-mistakes", ["ai_generated_2.png", "non_ai_generated_2.png"]),
+        ("unsure", ["non_ai_generated_1.png", "non_ai_generated_3.png"]),
+    ],
+)
+def test_filters_show_the_right_tiles(app, known_folder, kind, expected):
+    app.segmented_control(key="filter").set_value(kind).run()
+    assert not app.exception
+    assert tiles(app) == explain_keys(known_folder, *expected)
+    assert not app.error  # unreadable files only appear under "all"
+
+
+def test_source_filter_scopes_metrics_and_tiles(app, known_folder):
+    app.selectbox(key="source").set_value("ai_generated/(folder)").run()
+    assert tiles(app) == explain_keys(known_folder, *(f"ai_generated_{i}.png" for i in range(4)))
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Images scored"] == "4" and metrics["Accuracy"] == "50.0%"
+
+
+def test_sort_orders_tiles_by_p_ai(app, known_folder):
+    app.selectbox(key="sort").set_value("-p_ai").run()
+    order = [b.key for b in app.button if b.key.startswith("explain-")]
+    expected = ["ai_generated_0.png", "ai_generated_3.png", "ai_generated_1.png", "ai_generated_2.png"]
+    assert order[:4] == [next(iter(explain_keys(known_folder, n))) for n in expected]
+
+
+def test_explain_opens_the_grad_cam_card(app, known_folder):
+    (key,) = explain_keys(known_folder, "ai_generated_2.png")
+    app.button(key=key).click().run()
+    assert not app.exception
+    verdicts = [m for m in app.metric if m.label == "P(AI-generated)"]
+    assert len(verdicts) == 1
+    assert any(m.value.startswith("Dataset label: **AI-generated**") for m in app.markdown)
+    assert any(img.captions[0].startswith("What looks") for img in app.image)

@@ -1,0 +1,131 @@
+"""The Classify page through Streamlit's AppTest, with the small classifier patched in (fast)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aiart.config import PROJECT_ROOT
+from tests.conftest import open_app, png_bytes, synthetic_art
+
+APP = str(PROJECT_ROOT / "streamlit_app.py")
+
+
+@pytest.fixture
+def app(monkeypatch, small_classifier, labelled_folder):
+    return open_app(APP, monkeypatch, small_classifier, labelled_folder)
+
+
+def overlays(at: AppTest) -> dict[str, str]:
+    """Caption -> media URL of every overlay image (URLs are content hashes of the rendered PNG)."""
+    return {img.captions[0]: img.value[0] for img in at.image if img.captions[0].startswith("What looks")}
+
+
+def card_key(at: AppTest, prefix: str) -> str:
+    (key,) = [w.key for w in at.selectbox if w.key.startswith(prefix)]
+    return key
+
+
+def test_loads_with_empty_state(app):
+    assert app.title[0].value.endswith("Classify artwork")
+    assert app.caption[0].value  # the one-line explanation
+    assert "Drop one or more images" in app.info[0].value
+    uploader = app.file_uploader(key="uploader")
+    assert uploader.accept_multiple_files and set(uploader.allowed_type) >= {".png", ".jpg", ".webp", ".tiff"}
+
+
+def test_sample_gets_a_verdict(app, small_classifier):
+    from PIL import Image
+
+    from aiart.app import ui
+
+    app.pills(key="samples").set_value(["Sunset"]).run()
+    assert not app.exception
+    sample = ui.sample_images()["Sunset"]
+    p = float(small_classifier.predict([Image.fromarray(sample.image)])[0])
+    (metric,) = app.metric
+    assert metric.label == "P(AI-generated)" and metric.value == f"{p:.1%}"
+    assert any(m.value.startswith("Looks **") for m in app.markdown)
+    assert len(overlays(app)) == 1
+
+
+def test_upload_batch_with_a_broken_file(app, small_classifier):
+    files = [
+        ("art.png", png_bytes(synthetic_art(1, True)), "image/png"),
+        ("<b>bad</b>*name*.jpg", b"not an image at all", "image/jpeg"),
+        ("strokes.png", png_bytes(synthetic_art(2, False)), "image/png"),
+    ]
+    app.file_uploader(key="uploader").set_value(files).run()
+    assert not app.exception
+    assert [m.label for m in app.metric] == ["P(AI-generated)"] * 2
+    (error,) = app.error
+    assert error.value == "Could not read this file: not a recognised image format"
+    assert r"**\<b\>bad\</b\>\*name\*\.jpg**" in [m.value for m in app.markdown]  # the name is shown as text
+    (table,) = [d.value for d in app.dataframe]
+    assert list(table["file"]) == [f[0] for f in files]
+    assert list(table["verdict"])[1] == "unreadable" and table["error"][1] == "not a recognised image format"
+    assert table["P(AI-generated)"][0] == pytest.approx(small_classifier.predict([files[0][1]])[0], abs=1e-4)
+    assert app.download_button(key="csv").label == "Download results (CSV)"
+
+
+def test_layer_method_target_and_opacity(app, monkeypatch):
+    explain_module = importlib.import_module("aiart.explain")  # `aiart.explain` is the function
+    runs = []
+    real = explain_module.explain
+    monkeypatch.setattr(explain_module, "explain", lambda *a, **k: runs.append(k) or real(*a, **k))
+
+    app.pills(key="samples").set_value(["Waves"]).run()
+    before = overlays(app)
+    layer_key = card_key(app, "layer-")
+    suffix = layer_key.removeprefix("layer-")
+    assert app.selectbox(key=layer_key).value == "block3_conv3"  # the deepest layer this model has
+    assert app.selectbox(key=layer_key).options == [
+        "Block 1 · conv1 (fine detail)",
+        "Block 1 · conv2 (fine detail)",
+        "Block 2 · conv1 (small textures)",
+        "Block 2 · conv2 (small textures)",
+        "Block 3 · conv1 (textures)",
+        "Block 3 · conv2 (textures)",
+        "Block 3 · conv3 (textures)",
+    ]
+
+    app.selectbox(key=layer_key).set_value("block1_conv2").run()
+    assert not app.exception
+    after = overlays(app)
+    assert after.keys() == before.keys() and after != before  # another layer, another heatmap
+    assert runs[-1]["layer"] == "block1_conv2"
+
+    computed = len(runs)
+    app.slider(key=f"opacity-{suffix}").set_value(0.8).run()
+    assert overlays(app) != after  # the overlay is redrawn...
+    assert len(runs) == computed  # ...from the cached heatmap: the network did not run
+
+    app.selectbox(key=f"method-{suffix}").set_value("layercam").run()
+    assert runs[-1]["method"] == "layercam"
+
+    app.segmented_control(key=f"target-{suffix}").set_value("both").run()
+    assert set(overlays(app)) == {"What looks AI", "What looks human"}
+    assert {b.key for b in app.download_button} == {f"png-{suffix}-AI_GENERATED", f"png-{suffix}-NON_AI_GENERATED"}
+
+
+def test_explanations_differ_between_layers(small_classifier):
+    from aiart.app import ui
+
+    item = ui.sample_images()["Brush strokes"]
+    deep = ui.explanation(small_classifier, item, "block3_conv3", "gradcam", "AI_GENERATED")
+    early = ui.explanation(small_classifier, item, "block1_conv2", "gradcam", "AI_GENERATED")
+    assert deep.heatmap.shape == early.heatmap.shape == item.image.shape[:2]
+    assert not (deep.heatmap == early.heatmap).all()
+    assert deep.p_ai == pytest.approx(early.p_ai, abs=1e-5)
+
+
+def test_random_dataset_image_shows_its_label(app):
+    app.button(key="random-dataset").click().run()
+    assert not app.exception
+    labels = [m.value for m in app.markdown if m.value.startswith("Dataset label:")]
+    errors = [e.value for e in app.error]
+    assert len(labels) + len(errors) == 1  # the fixture folder holds one broken file too
+    app.button(key="clear-dataset").click().run()
+    assert "Drop one or more images" in app.info[0].value

@@ -1,0 +1,106 @@
+"""The Classroom page through AppTest: guess, reveal, score, next image (small classifier patched in)."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from aiart.config import PROJECT_ROOT
+from tests.conftest import open_app, png_bytes, synthetic_art
+
+PAGE = str(PROJECT_ROOT / "pages" / "classroom.py")
+
+
+@pytest.fixture
+def app(monkeypatch, small_classifier, labelled_folder):
+    return open_app(PAGE, monkeypatch, small_classifier, labelled_folder)
+
+
+def verdict_shown(at: AppTest) -> bool:
+    return any(m.value.startswith("## The model says") for m in at.markdown)
+
+
+def test_verdict_hidden_until_the_class_guessed(app):
+    assert app.title[0].value.endswith("Classroom")
+    assert app.radio(key="classroom_source").value == "dataset"
+    rnd = app.session_state["classroom_round"]
+    assert rnd.number == 1 and rnd.item.truth in ("AI_GENERATED", "NON_AI_GENERATED")
+    assert len(app.image) == 1 and not verdict_shown(app)
+    assert app.button(key="classroom-reveal").disabled
+    assert [m.value for m in app.metric] == ["0 / 0", "0 / 0", "0 / 0"]
+
+
+def test_guess_reveal_score_next(app, small_classifier):
+    rnd = app.session_state["classroom_round"]
+    truth = rnd.item.truth
+    app.button(key="classroom-guess-AI_GENERATED").click().run()
+    assert not verdict_shown(app) and not app.button(key="classroom-reveal").disabled
+    app.button(key="classroom-reveal").click().run()
+    assert not app.exception and verdict_shown(app)
+
+    p = float(small_classifier.predict([Image.fromarray(rnd.item.image)])[0])
+    model = small_classifier.label(p)
+    score = app.session_state["classroom_score"]
+    assert (score.rounds, score.known) == (1, 1)
+    assert score.class_right == int(truth == "AI_GENERATED") and score.model_right == int(model == truth)
+    assert score.agreed == int(model == "AI_GENERATED")
+    assert [m.value for m in app.metric] == [
+        f"{score.class_right} / 1",
+        f"{score.model_right} / 1",
+        f"{score.agreed} / 1",
+    ]
+    assert f"P(AI) = {p:.0%}" in app.markdown[0].value
+    assert any("the answer:" in m.value for m in app.markdown)
+    assert len(app.image) == 2  # the image and its heatmap overlay
+    assert any(c.value.startswith("What looks") for c in app.caption)
+
+    # A rerun (any click elsewhere) must not score the round again.
+    app.run()
+    assert app.session_state["classroom_score"].rounds == 1
+
+    app.button(key="classroom-next").click().run()
+    assert not verdict_shown(app)
+    rnd2 = app.session_state["classroom_round"]
+    assert rnd2.number == 2 and rnd2.guess is None and rnd2.p_ai is None
+    assert app.session_state["classroom_score"].rounds == 1
+
+
+def test_samples_count_for_agreement_only_and_reset(app):
+    app.radio(key="classroom_source").set_value("samples").run()
+    assert app.session_state["classroom_round"].item.name.startswith("sample:")
+    app.button(key="classroom-guess-NON_AI_GENERATED").click().run()
+    app.button(key="classroom-reveal").click().run()
+    score = app.session_state["classroom_score"]
+    assert (score.rounds, score.known, score.class_right, score.model_right) == (1, 0, 0, 0)
+    assert not any("the answer:" in m.value for m in app.markdown)
+    app.button(key="classroom-reset").click().run()
+    assert app.session_state["classroom_score"].rounds == 0
+
+
+def test_uploads_with_presenter_answer_and_a_broken_file(app):
+    app.radio(key="classroom_source").set_value("uploads").run()
+    assert "Upload images" in app.info[0].value
+    files = [
+        ("broken.png", b"not an image", "image/png"),
+        ("smooth.png", png_bytes(synthetic_art(1, True)), "image/png"),
+    ]
+    app.file_uploader(key="classroom_uploads").set_value(files).run()
+    assert not app.exception
+    assert r"broken\.png\: not a recognised image format" in app.warning[0].value  # named (escaped), no traceback
+    assert app.session_state["classroom_round"].item.name == "smooth.png"  # skipped to the next readable one
+    app.radio(key="classroom_answer").set_value("AI_GENERATED").run()
+    app.button(key="classroom-guess-AI_GENERATED").click().run()
+    app.button(key="classroom-reveal").click().run()
+    score = app.session_state["classroom_score"]
+    assert (score.known, score.class_right) == (1, 1)
+    assert any("the answer: AI-generated" in m.value for m in app.markdown)
+
+
+def test_routed_from_the_app(monkeypatch, small_classifier, labelled_folder):
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
+    monkeypatch.setenv("AIART_DATA", str(labelled_folder))
+    at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/classroom.py").run()
+    assert not at.exception and at.title[0].value.endswith("Classroom")

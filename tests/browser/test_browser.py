@@ -1,0 +1,328 @@
+"""The real app in a real browser: Debian's chromium driven by Playwright against `streamlit run`.
+
+AppTest checks the pages' logic; these check what only a browser shows: uploads through the real
+file input and a real drop, images that actually load and are not blank, a widget changing the
+picture, page navigation, and several sessions at once on one server without cross-talk.
+Screenshots of each step land in pytest's temp folder (`browser-shots*` under `--basetemp`).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aiart.config import DEFAULT_HEAD
+from tests.browser.browser_util import (
+    CHROMIUM,
+    EXCEPTION,
+    PHONE,
+    cast_vote,
+    drop,
+    exceptions,
+    launch,
+    loaded,
+    make_dataset,
+    painting,
+    pixel_std,
+    png,
+    start_live_round,
+    streamlit_server,
+    upload,
+    wait_idle,
+    wait_votes,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (scripts/test.sh apt-installs chromium)"),
+]
+
+FIRST_RUN = 120_000  # ms: the first verdict loads VGG16 (10-20 s alone, more on a busy 2-core machine)
+STEP = 60_000
+VIEWPORT = {"width": 1366, "height": 900}
+METRIC = '[data-testid="stMetric"]'
+CARD = '[class*="st-key-card-"]'
+TILE = '[class*="st-key-tile-"]'
+IMAGE = '[data-testid="stImage"] img'
+BLANK = 8.0  # pixel standard deviation below which a picture counts as blank
+
+
+@dataclass(frozen=True)
+class App:
+    url: str
+    log: Path  # the server's stdout and stderr
+    shots: Path  # screenshots taken along the way, for a human to look at
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """One server for the session: synthetic labelled folder, empty cache, killed at the end whatever happens."""
+    assert DEFAULT_HEAD.is_file(), f"{DEFAULT_HEAD} is missing: the app has no model to serve"
+    root = tmp_path_factory.mktemp("browser")
+    data = make_dataset(root / "data")
+    with streamlit_server(data, root / "cache", root / "streamlit.log") as url:
+        yield App(url, root / "streamlit.log", tmp_path_factory.mktemp("browser-shots"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser, app):
+    """Pages in fresh contexts (separate Streamlit sessions); each must end with no exception shown."""
+    contexts = []
+    log_start = app.log.stat().st_size  # this test's part of the server log
+
+    def make(path: str = "", viewport: dict = VIEWPORT):
+        ctx = browser.new_context(viewport=viewport)
+        ctx.set_default_timeout(STEP)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.goto(app.url + path)
+        return page
+
+    yield make
+    try:
+        log = app.log.read_text(errors="replace")[log_start:]
+        for ctx in contexts:
+            for page in ctx.pages:
+                shown = exceptions(page)
+                assert not shown, f"exception shown in the app: {shown}\n{log[-4000:]}"
+        assert "Traceback" not in log, log[-4000:]
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def picture(seed: int, ai: bool) -> bytes:
+    return png(painting(seed, ai, (300, 220)))
+
+
+def pixels(png_bytes: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"), dtype=np.float32)
+
+
+def check_images(locator, at_least: int) -> None:
+    """Every <img> under `locator` loaded a picture (naturalWidth > 0) that is not blank on screen."""
+    imgs = locator.locator(IMAGE)
+    count = imgs.count()
+    assert count >= at_least, f"{count} images, expected at least {at_least}"
+    for i in range(count):
+        img = imgs.nth(i)
+        img.scroll_into_view_if_needed()
+        img.page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+        assert loaded(img)
+        std = pixel_std(img.screenshot())
+        assert std > BLANK, f"image {i} looks blank (pixel std {std:.1f})"
+
+
+def verdict(card) -> str:
+    """The card's P(AI-generated) as shown, e.g. '72.9%'."""
+    return card.locator(METRIC, has_text="P(AI-generated)").locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def card_of(page, name: str):
+    return page.locator(CARD, has=page.get_by_text(name, exact=True))
+
+
+def test_classify_upload_drop_and_heatmaps(new_page, app):
+    page = new_page()
+    t0 = time.monotonic()
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
+    upload(page, [("alpha.png", picture(1, True)), ("beta.png", picture(2, False)), ("broken.jpg", b"not an image")])
+
+    verdicts = page.locator(METRIC, has_text="P(AI-generated)")
+    verdicts.nth(1).wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    print(f"first two verdicts after {time.monotonic() - t0:.1f} s")
+    assert verdicts.count() == 2
+    broken = card_of(page, "broken.jpg")
+    assert broken.count() == 1
+    assert "Could not read this file" in broken.inner_text()
+    assert broken.locator(METRIC).count() == 0
+    for name in ("alpha.png", "beta.png"):
+        card = card_of(page, name)
+        text = card.inner_text()
+        assert "P(AI-generated)" in text and "Looks " in text and "% sure" in text, text
+        check_images(card, at_least=2)  # the original and its heatmap
+    page.screenshot(path=app.shots / "classify-upload.png")
+
+    drop(page, "gamma.png", picture(3, True))
+    card_of(page, "gamma.png").locator(METRIC).wait_for()
+    wait_idle(page)
+    assert verdicts.count() == 3
+    check_images(card_of(page, "gamma.png"), at_least=2)
+    assert page.locator('[data-testid="stFileUploaderDropzone"]').get_by_text("gamma.png").count() == 1
+    assert card_of(page, "broken.jpg").count() == 1
+    page.screenshot(path=app.shots / "classify-drop.png")
+
+
+def test_layer_switch_changes_heatmap(new_page, app):
+    page = new_page()
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
+    upload(page, [("layers.png", picture(4, False))])
+    card = card_of(page, "layers.png")
+    card.locator(METRIC).wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    heatmap = card.locator('[data-testid="stImage"]', has_text="What looks").locator("img")
+    check_images(card, at_least=2)
+    src, before = heatmap.get_attribute("src"), heatmap.screenshot()
+
+    layer = card.get_by_role("combobox", name="Conv layer")
+    assert "Block 5" in layer.input_value()
+    layer.click()
+    page.get_by_role("option", name="Block 3 · conv3 (textures)").click()
+    page.wait_for_function(
+        "([el, old]) => el.getAttribute('src') !== old && el.complete && el.naturalWidth > 0",
+        arg=[heatmap.element_handle(), src],
+    )
+    wait_idle(page)
+    assert "Block 3" in layer.input_value()
+    after = heatmap.screenshot()
+    diff = np.abs(pixels(before) - pixels(after)).mean() if pixels(before).shape == pixels(after).shape else 255
+    assert diff > 2, f"heatmap pixels barely changed (mean abs diff {diff:.2f})"
+    assert pixel_std(after) > BLANK
+    page.screenshot(path=app.shots / "classify-layer.png")
+
+
+def test_browse_tiles_metrics_and_explain(new_page, app):
+    page = new_page()
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").click(timeout=FIRST_RUN)
+    page.get_by_text("How good is the model on this folder?").wait_for(timeout=FIRST_RUN)
+    page.locator(TILE).first.wait_for()
+    wait_idle(page)
+    assert "/browse" in page.url
+
+    page.screenshot(path=app.shots / "browse-first.png")
+    metrics = page.locator(METRIC).all_inner_texts()
+    assert any("Images scored" in m and "12" in m for m in metrics), metrics
+    assert any("Accuracy" in m and "%" in m for m in metrics), metrics
+    confusion = page.locator('[data-testid="stTable"]', has_text="said AI")
+    confusion.first.wait_for()  # on a loaded machine the tables can land after the metrics
+    assert confusion.count() == 1
+    assert "AI-generated" in confusion.inner_text() and "human-made" in confusion.inner_text()
+    diagram = page.locator('[data-testid="stColumn"]', has=page.locator(IMAGE))  # beside the confusion matrix
+    assert diagram.count() == 1
+    check_images(diagram, at_least=1)
+
+    tiles = page.locator(f'[data-testid="stTabPanel"]:visible {TILE}')
+    assert tiles.count() == 6  # the AI tab: two sources of three images
+    for i in range(tiles.count()):
+        check_images(tiles.nth(i), at_least=1)
+        assert "P(AI)" in tiles.nth(i).inner_text()
+    page.screenshot(path=app.shots / "browse.png")
+
+    page.get_by_role("tab", name="Labelled human-made · 6").click()
+    page.locator(f'[data-testid="stTabPanel"]:visible {TILE}').nth(5).wait_for()
+    human = page.locator(f'[data-testid="stTabPanel"]:visible {TILE}')
+    assert "painter-x-0.png" in human.first.inner_text()
+    human.first.get_by_role("button", name="Explain").click()
+    dialog = page.locator('[data-testid="stDialog"]')
+    dialog.locator(METRIC).wait_for()
+    wait_idle(page)
+    assert "Dataset label: human-made" in dialog.inner_text()
+    check_images(dialog, at_least=2)
+    page.screenshot(path=app.shots / "browse-explain.png")
+
+
+def test_four_sessions_at_once_no_cross_talk(new_page, app):
+    """Issue 7: four browsers upload different images at the same moment; each sees only its own."""
+    pages = [new_page() for _ in range(4)]
+    for page in pages:
+        page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
+    names = [f"session-{i}.png" for i in range(4)]
+    files = [(name, picture(20 + i, i % 2 == 0)) for i, name in enumerate(names)]
+    for page, file in zip(pages, files):  # all four uploads go out before any verdict is awaited
+        upload(page, [file])
+    shown = {}
+    for i, page in enumerate(pages):
+        card_of(page, names[i]).locator(METRIC).wait_for(timeout=FIRST_RUN)
+    for i, page in enumerate(pages):
+        wait_idle(page)
+        assert page.locator(CARD).count() == 1
+        assert page.locator(METRIC, has_text="P(AI-generated)").count() == 1
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        assert names[i] in text
+        others = [n for n in names if n != names[i] and n in text]
+        assert not others, f"page {i} shows other sessions' files: {others}"
+        assert page.locator(EXCEPTION).count() == 0
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        check_images(card_of(page, names[i]), at_least=2)
+        page.screenshot(path=app.shots / f"session-{i}.png")
+        shown[names[i]] = verdict(card_of(page, names[i]))
+
+    # Each verdict belongs to its own image: the same four files classified together in one session agree.
+    upload(pages[0], files)
+    for name in names:
+        card_of(pages[0], name).locator(METRIC).wait_for(timeout=STEP)
+    wait_idle(pages[0])
+    together = {name: verdict(card_of(pages[0], name)) for name in names}
+    assert together == shown
+
+
+def test_first_request_of_a_server_straight_to_a_subpage_gets_the_app_navigation(browser, tmp_path):
+    """Streamlit runs a process's very first script run in its old `pages/`-folder mode; a teacher's
+    first link to /train must still show the app's own navigation, not an auto-generated one."""
+    data = make_dataset(tmp_path / "data")
+    with streamlit_server(data, tmp_path / "cache", tmp_path / "streamlit.log") as url:
+        ctx = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = ctx.new_page()
+            page.goto(f"{url}/train")
+            page.get_by_role("heading", name="Train your own detector").wait_for(timeout=FIRST_RUN)
+            wait_idle(page, FIRST_RUN / 1000)
+            links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+            page.screenshot(path=tmp_path / "first-request-train.png")
+            assert [t.split()[-1] for t in links] == ["Classify", "Browse", "Train", "Classroom"], links
+            assert not exceptions(page)
+        finally:
+            ctx.close()
+
+
+def test_live_class_vote_host_and_three_phones(new_page, app):
+    """Issue 15: three phones join by link or typed code and vote; the projector's tally updates
+    without a reload, and the reveal reaches every phone."""
+    host = new_page("/classroom")
+    code = start_live_round(host, FIRST_RUN / 1000)
+    assert len(code) == 6 and host.locator(IMAGE).count() >= 2  # the QR code and the image
+    host.evaluate("window.notReloaded = true")
+
+    phones = [new_page(f"/vote?room={code}", PHONE), new_page(f"/vote?room={code}", PHONE), new_page("/vote", PHONE)]
+    phones[2].get_by_label("Code on the screen").fill(code.lower())
+    phones[2].get_by_role("button", name="Join").click()
+    for phone, label, reason in zip(phones, ("AI-generated", "human-made", "AI-generated"), ("texture", None, "light")):
+        phone.get_by_role("button", name="human-made").wait_for(timeout=FIRST_RUN)
+        check_images(phone.locator('[data-testid="stMain"]'), at_least=1)
+        cast_vote(phone, label, reason)
+    t0 = time.monotonic()
+    wait_votes(host, 3)
+    print(f"third vote on the projector {time.monotonic() - t0:.1f} s after the phone showed it")
+    host.get_by_text("AI-generated 2 · human-made 1").wait_for()
+    assert host.evaluate("window.notReloaded === true")
+    host.screenshot(path=app.shots / "live-host-tally.png")
+
+    host.get_by_role("button", name="Close voting").click()
+    host.get_by_role("button", name="Reveal").click()
+    host.get_by_text("The class: AI-generated").wait_for()
+    wait_idle(host)
+    check_images(host.locator('[data-testid="stMain"]'), at_least=3)
+    for phone in phones:
+        phone.get_by_text("The model says").wait_for(timeout=10_000)
+        wait_idle(phone)
+        assert "Your score" in phone.locator('[data-testid="stMain"]').inner_text()
+        check_images(phone.locator('[data-testid="stMain"]'), at_least=1)  # the heatmap
+    phones[0].screenshot(path=app.shots / "live-phone-reveal.png")
+    host.screenshot(path=app.shots / "live-host-reveal.png")

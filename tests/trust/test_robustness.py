@@ -1,0 +1,88 @@
+"""Robustness probes: one row per probe, probabilities in range, one forward pass."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aiart import cli
+from aiart.model.storage import save_head
+from aiart.trust import robustness
+from aiart.trust.robustness import PROBES, probe
+
+
+def test_probes_do_what_they_say(pattern_image):
+    w, h = pattern_image.size
+    fns = {name: fn for name, (_, fn) in PROBES.items()}
+    for name in ("jpeg90", "jpeg50", "resize0.5", "resize0.25", "blur1", "blur2"):
+        out = fns[name](pattern_image)
+        assert out.size == (w, h) and out.mode == "RGB"
+        assert not np.array_equal(np.asarray(out), np.asarray(pattern_image)), name
+    assert fns["crop80"](pattern_image).size == (round(w * 0.8), round(h * 0.8))
+    assert fns["crop60"](pattern_image).size == (round(w * 0.6), round(h * 0.6))
+    assert fns["screenshot"](pattern_image).size == (round(w * 2 / 3), round(h * 2 / 3))
+    # Lower JPEG quality loses more.
+    err = {
+        q: np.abs(np.asarray(fns[f"jpeg{q}"](pattern_image), float) - np.asarray(pattern_image)).mean()
+        for q in (90, 50)
+    }
+    assert err[50] > err[90]
+    assert fns["crop60"](Image.new("RGB", (1, 1))).size == (1, 1)
+
+
+def test_table_has_one_row_per_probe_in_one_forward_pass(small_classifier, pattern_image, monkeypatch):
+    calls = []
+    real = small_classifier.logits_of_batch
+    monkeypatch.setattr(small_classifier, "logits_of_batch", lambda b: calls.append(len(b)) or real(b))
+    res = probe(small_classifier, pattern_image)
+    assert calls == [1 + len(PROBES)]
+    assert [r.probe for r in res.rows] == list(PROBES)
+    p0 = float(small_classifier.predict([pattern_image])[0])
+    assert res.p_ai == pytest.approx(p0, abs=1e-6) and res.label == small_classifier.label(p0)
+    for r in res.rows:
+        assert 0.0 <= r.p_ai <= 1.0
+        assert r.change == pytest.approx(r.p_ai - res.p_ai)
+        assert r.flips == (small_classifier.label(r.p_ai) != res.label)
+    assert res.flips == sum(r.flips for r in res.rows)
+
+
+def test_flip_is_reported_when_the_threshold_is_crossed(small_classifier, pattern_image, monkeypatch):
+    """With the threshold between the original's P(AI) and a probe's, that probe flips."""
+    res = probe(small_classifier, pattern_image)
+    far = max(res.rows, key=lambda r: abs(r.change))
+    monkeypatch.setattr(small_classifier, "threshold", (res.p_ai + far.p_ai) / 2)
+    flipped = {r.probe: r.flips for r in probe(small_classifier, pattern_image).rows}
+    assert flipped[far.probe]
+
+
+def test_cli_robustness_json(small_classifier, pattern_image, tmp_path, capsys):
+    head = tmp_path / "head.keras"
+    save_head(small_classifier.head, small_classifier.info, head)
+    pattern_image.save(tmp_path / "img.png")
+    assert cli.main(["--model", str(head), "robustness", str(tmp_path / "img.png"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["probe"] for r in out["probes"]] == list(robustness.PROBES)
+    assert all(set(r) == {"probe", "description", "p_ai", "change", "flips"} for r in out["probes"])
+    assert cli.main(["--model", str(head), "robustness", str(tmp_path / "img.png")]) == 0
+    assert "screenshot" in capsys.readouterr().out
+
+
+def robustness_page():
+    from aiart.app import trust_ui, ui
+    from tests.conftest import synthetic_art
+
+    trust_ui.robustness_panel(ui.default_classifier(), synthetic_art(3, True, (40, 40)))
+
+
+def test_robustness_panel_on_request(monkeypatch, small_classifier):
+    from tests.conftest import open_panel
+
+    at = open_panel(robustness_page, monkeypatch, small_classifier)
+    assert not at.exception and not at.dataframe
+    at.button[0].click().run()
+    assert not at.exception
+    (table,) = [d.value for d in at.dataframe]
+    assert len(table) == len(PROBES) and list(table.columns) == ["change", "P(AI)", "vs original", "verdict flips"]
+    assert table["P(AI)"].between(0, 1).all()
+    assert "The verdict held under" in at.caption[0].value

@@ -4,26 +4,18 @@ The verdict stays hidden until the class has committed to a guess, so students r
 picture, not from the machine. A running score (this browser session) pits the class against
 the model wherever the right answer is known: dataset images carry their label, and for uploads
 the presenter can set it. Pictures drawn by code have no right answer; they count for agreement.
-"Start a live round" lets every student vote from a phone instead (`aiart.app.live_host`).
+Rounds, score and the buttons' callbacks live in `aiart.app.classroom_state`. "Start a live round"
+lets every student vote from a phone instead (`aiart.app.live_host`).
 """
 
 import streamlit as st
 
-from aiart.app import live_host, ui
-from aiart.app.classroom import (
-    AI,
-    HUMAN,
-    SOURCES,
-    available_sources,
-    new_uploads,
-    next_image,
-    reset_score,
-    reveal,
-    set_guess,
-    state,
-)
+from aiart.app import classroom_state, live_host, ui
 from aiart.cam.overlay import overlay
+from aiart.config import CLASS_NAMES
 
+AI, HUMAN = CLASS_NAMES
+SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}
 PROJECTOR_CSS = """
 <style>
 h1 { font-size: 3.2rem !important; }
@@ -43,24 +35,28 @@ clf = ui.require_classifier()
 
 with st.sidebar:
     st.subheader("Presenter")
-    sources = available_sources()
-    st.radio("Images from", sources, format_func=SOURCES.get, key="classroom_source", on_change=next_image)
+    sources = classroom_state.available_sources()
+    st.radio(
+        "Images from", sources, format_func=SOURCES.get, key="classroom_source", on_change=classroom_state.next_image
+    )
     if st.session_state["classroom_source"] == "uploads":
         st.file_uploader(
             "Images for the class",
             type=ui.IMAGE_TYPES,
             accept_multiple_files=True,
             key="classroom_uploads",
-            on_change=new_uploads,
+            on_change=classroom_state.new_uploads,
         )
-    st.button("Reset the score", icon=":material/restart_alt:", on_click=reset_score, key="classroom-reset")
+    st.button(
+        "Reset the score", icon=":material/restart_alt:", on_click=classroom_state.reset_score, key="classroom-reset"
+    )
     st.subheader("Live class vote")
     live_host.sidebar()
 
-rnd, score = state()
+rnd, score = classroom_state.state()
 if rnd.item is None and not rnd.problems:
-    next_image()
-    rnd, score = state()
+    classroom_state.next_image()
+    rnd, score = classroom_state.state()
 
 with st.container(horizontal=True, key="classroom-score"):
     st.metric("Class", f"{score.class_right} / {score.known}", border=True)
@@ -77,7 +73,7 @@ if rnd.item is None:
         "Upload images in the sidebar (the class will see them one at a time), or pick another source.",
         icon=":material/upload:",
     )
-    st.button("Next image", icon=":material/skip_next:", on_click=next_image, key="classroom-next")
+    st.button("Next image", icon=":material/skip_next:", on_click=classroom_state.next_image, key="classroom-next")
     st.stop()
 
 item = rnd.item
@@ -92,7 +88,7 @@ if rnd.p_ai is None and item.truth is None and st.session_state["classroom_sourc
     )
 if live_host.key():
     answer = item.truth or st.session_state.get("classroom_answer")
-    live_host.live_round(clf, rnd, score, answer, next_image)
+    live_host.live_round(clf, rnd, score, answer, classroom_state.next_image)
     st.stop()
 if rnd.p_ai is None:
     st.subheader(f"Image {rnd.number}: AI-generated or made by a human?")
@@ -104,7 +100,7 @@ if rnd.p_ai is None:
                 text,
                 key=f"classroom-guess-{label}",
                 type="primary" if rnd.guess == label else "secondary",
-                on_click=set_guess,
+                on_click=classroom_state.set_guess,
                 args=(label,),
                 width="stretch",
             )
@@ -113,7 +109,7 @@ if rnd.p_ai is None:
             key="classroom-reveal",
             icon=":material/visibility:",
             disabled=rnd.guess is None,
-            on_click=reveal,
+            on_click=classroom_state.reveal,
             args=(clf,),
             help="First let the class decide." if rnd.guess is None else None,
             width="stretch",
@@ -133,7 +129,7 @@ with controls.container(key="classroom-buttons"):
     st.button(
         "Next image",
         icon=":material/skip_next:",
-        on_click=next_image,
+        on_click=classroom_state.next_image,
         key="classroom-next",
         type="primary",
         width="stretch",

@@ -1,7 +1,8 @@
-"""The Classroom page's logic: the image source, one round at a time, and the class-vs-model score.
+"""The Classroom page's rounds and score: draw an image, take the class's guess, reveal and score once.
 
-Kept apart from the page so the page stays widgets and layout, and so the live class vote
-(`aiart.app.live_host`) plays the same rounds with the same images.
+Button callbacks (`next_image`, `set_guess`, `reveal`, `reset_score`) change session state before the
+page redraws; the page only lays out what `state()` holds. The verdict is computed at Reveal, never
+before, so nothing on the page can give it away.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from dataclasses import dataclass, field
 import streamlit as st
 from PIL import Image
 
+from aiart import config
 from aiart.app import ui
-from aiart.config import CLASS_NAMES, default_data_dir
 from aiart.data.dataset import DatasetError, Sample, scan
-
-AI, HUMAN = CLASS_NAMES
-SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}
+from aiart.model.classifier import Classifier
 
 
 @dataclass
 class Score:
+    """Class against model over the revealed rounds; right/wrong only where the answer is known."""
+
     rounds: int = 0  # revealed rounds
     known: int = 0  # ... of which the right answer was known
     class_right: int = 0
@@ -39,6 +40,8 @@ class Score:
 
 @dataclass
 class Round:
+    """One image on the projector, from drawn to revealed."""
+
     number: int = 0
     item: ui.Item | None = None
     guess: str | None = None
@@ -49,16 +52,19 @@ class Round:
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner="Reading the dataset folder...")
 def dataset_samples(root: str) -> list[Sample]:
+    """The data folder's images, re-read at most every ten minutes."""
     return scan(root)
 
 
 def state() -> tuple[Round, Score]:
+    """This session's current round and running score."""
     ss = st.session_state
     return ss.setdefault("classroom_round", Round()), ss.setdefault("classroom_score", Score())
 
 
 def available_sources() -> list[str]:
-    root = default_data_dir()
+    """Where images can come from: the dataset only when there is a data folder."""
+    root = config.default_data_dir()
     return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
 
 
@@ -81,7 +87,7 @@ def draw(source: str) -> tuple[ui.Item | None, list[str]]:
             problems.append(f"{f.name}: {item.error}")
         return None, problems
     try:
-        samples = dataset_samples(str(default_data_dir()))
+        samples = dataset_samples(str(config.default_data_dir()))
     except DatasetError as exc:
         return None, [str(exc)]
     rng = st.session_state.setdefault("classroom_rng", random.Random())
@@ -95,6 +101,7 @@ def draw(source: str) -> tuple[ui.Item | None, list[str]]:
 
 
 def next_image() -> None:
+    """A new round with the next image of the chosen source; the presenter's answer is cleared."""
     rnd, _ = state()
     item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
     st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems)
@@ -102,15 +109,17 @@ def next_image() -> None:
 
 
 def new_uploads() -> None:
+    """New files in the uploader: start again from the first of them."""
     st.session_state.setdefault("classroom_position", {}).pop("uploads", None)
     next_image()
 
 
 def set_guess(label: str) -> None:
+    """The class's guess for this round; it can change until Reveal."""
     state()[0].guess = label
 
 
-def reveal(clf) -> None:
+def reveal(clf: Classifier) -> None:
     """Score once, at the click: the model's verdict against the class's guess (and the truth, if known)."""
     rnd, score = state()
     if rnd.guess is None or rnd.p_ai is not None:
@@ -121,4 +130,5 @@ def reveal(clf) -> None:
 
 
 def reset_score() -> None:
+    """A fresh score for a new class or lesson."""
     st.session_state["classroom_score"] = Score()

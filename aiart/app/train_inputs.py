@@ -1,0 +1,185 @@
+"""The Train page's inputs: a dataset folder or per-class uploads, then the training settings.
+
+Uploads are checked once per set of files (`aiart.data.uploads.extract`, kept in session state);
+the settings widgets return a `recipe.Split` and a `TrainConfig` ready for `train_run.start_training`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from aiart.app import ui
+from aiart.app.train_run import top_block_name
+from aiart.config import CLASS_NAMES
+from aiart.data.dataset import DatasetError, Sample, scan
+from aiart.data.uploads import UploadSet, extract
+from aiart.training import recipe
+from aiart.training.fit import TrainConfig
+
+DEFAULT_PER_CLASS = 100  # about 200 images: a session takes about a minute the first time
+DEFAULTS = TrainConfig()
+SECONDS_PER_TUNED_IMAGE = 0.06  # one fine-tuning epoch, per image: `bench --train --finetune-epochs 3` here
+UPLOADS_KEY = "train-uploads"
+
+
+@st.cache_data(ttl=120, max_entries=8, show_spinner="Scanning the folder...")
+def scan_folder(folder: str) -> list[Sample]:
+    return scan(folder)
+
+
+def folder_samples() -> list[Sample] | None:
+    root = ui.folder_input("train-data-dir")
+    if root is None:
+        return None
+    try:
+        return scan_folder(str(root))
+    except DatasetError as exc:
+        st.error(ui.escape_md(str(exc)), icon=":material/folder_off:")
+        return None
+
+
+def uploaded_samples() -> list[Sample] | None:
+    """Per-class uploaders (images or zip archives, as in Teachable Machine), written to a temp folder."""
+    files = {}
+    for col, label in zip(st.columns(2), CLASS_NAMES):
+        files[label] = col.file_uploader(
+            f"{ui.PRETTY[label]} images",
+            type=[*ui.IMAGE_TYPES, "zip"],
+            accept_multiple_files=True,
+            key=f"upload-{label}",
+            help="Several images, or a .zip of images. Each archive counts as one source.",
+        )
+    key = tuple((label, f.file_id) for label in CLASS_NAMES for f in files[label] or [])
+    if not key:
+        st.info("Upload some images of each class, or a zip archive per class.", icon=":material/upload:")
+        return None
+    kept = st.session_state.get(UPLOADS_KEY)
+    if kept is None or kept[0] != key:
+        with st.spinner("Checking the uploaded images..."):
+            upload = extract({label: [(f.name, f.getvalue()) for f in files[label] or []] for label in CLASS_NAMES})
+        st.session_state[UPLOADS_KEY] = kept = (key, upload)
+    upload = kept[1]
+    if upload.problems:
+        with st.expander(f"{len(upload.problems)} uploaded files left out", icon=":material/warning:"):
+            st.dataframe(pd.DataFrame({"file and reason": upload.problems}), hide_index=True)
+    missing = [ui.PRETTY[c] for c in CLASS_NAMES if not any(s.label == c for s in upload.samples)]
+    if missing:
+        st.warning(f"Add {' and '.join(missing)} images: training needs both classes.", icon=":material/warning:")
+        return None
+    return upload.samples
+
+
+def uploads_in_use() -> tuple[tuple, UploadSet] | None:
+    """The checked uploads (their key and `Upload`); a run holds them so their temp folder outlives it."""
+    return st.session_state.get(UPLOADS_KEY)
+
+
+def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
+    samples, random_classes = recipe.random_parts(samples)
+    counts = {c: sum(s.label == c for s in samples) for c in CLASS_NAMES}
+    most = max(counts.values())
+    per_class = st.slider(
+        "Images per class",
+        1,
+        max(most, 2),
+        min(DEFAULT_PER_CLASS, most),
+        key="train-per-class",
+        help="Drawn evenly across sources. About 200 images in all train in about a minute the first time; "
+        "after that their features are cached and a session takes seconds.",
+    )
+    chosen = recipe.select(samples, per_class)
+    sources = sorted({s.source for s in chosen})
+    holdout = st.multiselect(
+        "Validate on these sources (held out from training)",
+        sources,
+        default=recipe.default_holdout(chosen),
+        key=f"holdout-{hash((len(samples), per_class, tuple(sources)))}",
+        help="Whole sources are held out: images from one source share a look, so a random split would "
+        "measure memory, not skill.",
+    )
+    if random_classes:
+        st.caption(
+            f"{' and '.join(ui.PRETTY[c] for c in random_classes)} images come from one source, so they are "
+            "split into random parts: validating on a random part measures memory more than skill."
+        )
+    c1, c2, c3, c4 = st.columns(4)
+    hidden = c1.select_slider(
+        "Head size (hidden units)",
+        [0, 16, 32, 64, 128, 256, 512],
+        DEFAULTS.hidden,
+        format_func=lambda n: "linear" if n == 0 else str(n),
+        key="train-hidden",
+        help="0 = a linear (logistic) head on the features; more units can fit more, and overfit more.",
+    )
+    lr = c2.select_slider(
+        "Learning rate",
+        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        DEFAULTS.learning_rate,
+        format_func=lambda v: f"{v:g}",
+        key="train-lr",
+    )
+    epochs = c3.slider(
+        "Epochs",
+        2,
+        200,
+        DEFAULTS.epochs,
+        key="train-epochs",
+        help=f"At most; stops early after {DEFAULTS.patience} epochs without a "
+        "better validation log-loss, and keeps the best epoch.",
+    )
+    batch = c4.select_slider("Batch size", [8, 16, 32, 64, 128], DEFAULTS.batch_size, key="train-batch")
+    augment = st.toggle(
+        "Light augmentation: add a mirrored copy of each training image",
+        help="Left-right mirrored copies get their own features, computed once and cached like any image: "
+        "the first session computes twice as many training features.",
+        key="train-augment",
+    )
+    tune_epochs, tune_lr = finetune_settings(len(chosen) - len([s for s in chosen if s.source in holdout]), augment)
+    data = recipe.split(chosen, holdout)
+    config = TrainConfig(
+        hidden=hidden,
+        learning_rate=lr,
+        epochs=epochs,
+        batch_size=batch,
+        finetune_epochs=tune_epochs,
+        finetune_lr=tune_lr,
+    )
+    n_ai = sum(s.y for s in data.train)
+    st.markdown(
+        f"**{len(data.train)}** training images ({n_ai} AI, {len(data.train) - n_ai} human"
+        f"{', plus mirrored copies' if augment else ''}) · **{len(data.val)}** validation images from "
+        f"{len(holdout)} held-out sources"
+    )
+    return data, config, augment
+
+
+def finetune_settings(n_train: int, augment: bool) -> tuple[int, float]:
+    """The slow option: block5 trains too, after the head. Returns (epochs, learning rate); 0 = off."""
+    block = top_block_name()
+    on = st.toggle(
+        f"Also fine-tune {block} (slow on CPU)",
+        key="train-finetune",
+        help=f"After the head, VGG16's conv block {block[5]} trains with it, at a small learning rate. The blocks "
+        "below stay frozen, so their output is computed once per image and cached like the features.",
+    )
+    if not on:
+        return 0, DEFAULTS.finetune_lr
+    c1, c2 = st.columns(2)
+    epochs = c1.slider("Fine-tuning epochs", 1, 20, 3, key="train-finetune-epochs")
+    lr = c2.select_slider(
+        "Fine-tuning learning rate",
+        [1e-6, 3e-6, 1e-5, 3e-5, 1e-4],
+        DEFAULTS.finetune_lr,
+        format_func=lambda v: f"{v:g}",
+        key="train-finetune-lr",
+        help="Small: the ImageNet weights are a good start, and a large step would undo them.",
+    )
+    images = n_train * (2 if augment else 1)
+    st.warning(
+        f"Slow on this CPU: each fine-tuning epoch runs {block} forward and backward on {images} images, about "
+        f"{images * SECONDS_PER_TUNED_IMAGE:.0f} s on a 2-core server (a GPU takes seconds), and the first session "
+        f"also caches the input of {block} for each image. Stop ends it at the next batch and keeps the best epoch.",
+        icon=":material/hourglass_top:",
+    )
+    return epochs, lr

@@ -1,0 +1,183 @@
+"""The Train page after a run: outcome and curves, the comparison with the default model, keeping the model.
+
+Also the panel that loads an uploaded `.keras` head and the banner of a session using its own model.
+A kept model is this session's only (`train_run.use_model`); everyone else keeps the default.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from aiart.app import ui
+from aiart.app.train_live import curves
+from aiart.app.train_run import best_epoch, models, outcome, top_block_name, use_model
+from aiart.cam.overlay import overlay
+from aiart.model.backbone import block_input
+from aiart.model.classifier import Classifier, HeadInfo
+from aiart.model.storage import ModelFileError, load_head_checked, save_head
+from aiart.training.compare import confusion_table, metric_rows
+from aiart.training.live import SessionResult, Snapshot
+
+
+def results(snap: Snapshot) -> None:
+    """A finished run: error, cancelled, or the outcome, curves, comparison and keep panel."""
+    if snap.phase == "error":
+        st.error(f"Training failed: {ui.escape_md(snap.error)}", icon=":material/error:")
+        return
+    if snap.phase == "cancelled":
+        st.info("Stopped before training began. The features computed so far are cached.", icon=":material/info:")
+        return
+    res = snap.result
+    info = res.result.info
+    how, best = outcome(snap.phase, info.training["epochs_run"], snap.epochs), best_epoch(snap.history)
+    st.success(f"{how}, in {snap.seconds:.1f} s. Kept the weights of epoch {best}.", icon=":material/check_circle:")
+    curves(snap.history, best)
+    comparison(res)
+    keep(res)
+
+
+def comparison(res: SessionResult) -> None:
+    """Metrics and confusion of both models on the same validation images, then where they disagree."""
+    st.subheader("New model vs the default model")
+    cmp = res.comparison
+    if cmp is None:
+        st.info(
+            "No comparison: it needs a default model and validation images of both classes "
+            "(hold out at least one source of each class).",
+            icon=":material/info:",
+        )
+        return
+    reference = models()[1]
+    honest = (reference.info.metrics.get("cross_source") or {}).get("accuracy") if reference else None
+    measured = f" (its accuracy on sources it had never seen, by cross-validation: {honest:.1%})" if honest else ""
+    st.caption(
+        f"Both models on the same {len(cmp.y)} validation images. The default model was trained on the full "
+        "shared dataset: if these images come from it, it has seen them and its numbers here are flattering"
+        f"{measured}. The new model's probabilities are calibrated on these same "
+        "images, so its ECE is slightly optimistic too."
+    )
+    table = pd.DataFrame(metric_rows(cmp)).set_index("metric") * 100
+    percent = st.column_config.NumberColumn(format="%.1f%%", width="small")
+    st.dataframe(table, column_config={name: percent for name in cmp.names}, width="content")
+    for col, name, summary in zip(st.columns(2), cmp.names, cmp.summaries):
+        col.markdown(f"**Confusion: {name} model** (rows: true class)")
+        col.dataframe(pd.DataFrame.from_dict(confusion_table(summary), orient="index"), width="stretch")
+    if not res.disagreements:
+        st.caption("The two models agree on every validation image.")
+        return
+    st.markdown(
+        f"**Where they disagree** ({len(cmp.disagree)} images; the {len(res.disagreements)} with the biggest "
+        "gap). Each heatmap shows what drove that model towards its own answer (Grad-CAM)."
+    )
+    for d in res.disagreements:
+        with st.container(border=True):
+            st.markdown(f"True class: **{ui.PRETTY[d.true_label]}**")
+            for col, name, exp in zip(st.columns(2), cmp.names, d.explanations):
+                right = ":green[right]" if exp.label == d.true_label else ":red[wrong]"
+                col.image(
+                    ui.fit(overlay(exp.image, exp.heatmap, 0.45), (420, 300)),
+                    caption=f"{name} model: {ui.PRETTY[exp.label]} (P(AI) = {exp.p_ai:.0%})",
+                )
+                col.markdown(f"{name} model is {right}")
+
+
+def model_bytes(clf: Classifier) -> tuple[bytes, str]:
+    """The head as a `.keras` file (and its JSON), written atomically by `save_head`."""
+    memo = st.session_state.setdefault("train-download", {})
+    if clf.version not in memo:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "aiart-head.keras"
+            save_head(clf.head, clf.info, path)
+            memo.clear()
+            memo[clf.version] = (path.read_bytes(), path.with_suffix(".json").read_text())
+    return memo[clf.version]
+
+
+def keep(res: SessionResult) -> None:
+    """Use the new model in this session, or download it (`.keras` and its JSON)."""
+    st.subheader("Keep it")
+    clf = res.clf
+    c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="center")
+    c1.button(
+        "Use this model in Classify and Browse",
+        type="primary",
+        icon=":material/check:",
+        key="train-use",
+        on_click=use_model,
+        args=(clf,),
+        help="For this browser session only; everyone else keeps the default model.",
+    )
+    data, text = model_bytes(clf)
+    c2.download_button(
+        "Download model (.keras)",
+        data,
+        file_name="aiart-head.keras",
+        mime="application/octet-stream",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    c3.download_button(
+        "Download info (.json)", text, file_name="aiart-head.json", mime="application/json", on_click="ignore"
+    )
+    if clf.tuned:
+        held = (
+            f"the head and the fine-tuned {', '.join(clf.tuned)} ({len(data) / 2**20:.0f} MB): "
+            f"{block_input(top_block_name())} and the frozen layers' statistics → logit"
+        )
+    else:
+        held = f"the head only: features {tuple(clf.head.input_shape)} → logit {tuple(clf.head.output_shape)}"
+    st.caption(
+        f"The file holds {held}. It runs on VGG16 features of {clf.input_size}×{clf.input_size} images "
+        f"({len(clf.info.taps)} conv layers' channel statistics); load it below or with "
+        "`python -m aiart --model FILE`."
+    )
+    with st.expander("Model info (JSON)"):
+        st.json(text)
+
+
+def load_panel(base: Classifier) -> None:
+    """Upload a `.keras` head: loaded with safe_mode and checked against the feature shape."""
+    with st.expander("Load a model file (.keras)", icon=":material/upload_file:"):
+        f = st.file_uploader("An aiart head (.keras)", type=["keras"], key="train-load")
+        if f is None:
+            return
+        memo = st.session_state.get("train-loaded")
+        if memo is None or memo[0] != f.file_id:
+            try:
+                if not zipfile.is_zipfile(f):  # Keras would report "file not found" with a temp path
+                    raise ModelFileError("not a .keras model file (a .keras file is a zip archive)")
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "uploaded.keras"
+                    path.write_bytes(f.getvalue())
+                    head = load_head_checked(path, base.info)
+                info = HeadInfo(base.input_size, base.info.taps, training={"loaded_from_upload": True})
+                memo = (f.file_id, Classifier(head, info, share_backbone_with=base), None)
+            except ModelFileError as exc:
+                memo = (f.file_id, None, str(exc))
+            st.session_state["train-loaded"] = memo
+        _, clf, error = memo
+        if error:
+            st.error(f"Cannot use this file: {ui.escape_md(error)}", icon=":material/error:")
+            return
+        st.success(
+            f"A valid head{' with a fine-tuned ' + ', '.join(clf.tuned) if clf.tuned else ''}: "
+            f"{tuple(clf.head.input_shape)} → {tuple(clf.head.output_shape)}.",
+            icon=":material/check:",
+        )
+        st.button(
+            "Use the uploaded model in Classify and Browse", key="train-use-loaded", on_click=use_model, args=(clf,)
+        )
+
+
+def session_model_banner() -> None:
+    """While this session uses its own model: say so, with a way back to the default."""
+    if st.session_state.get("session_classifier") is None:
+        return
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.info("This session uses your own model on Classify and Browse.", icon=":material/person:")
+    c2.button("Back to the default model", key="train-reset", on_click=use_model, args=(None,))

@@ -14,6 +14,7 @@ import streamlit as st
 from PIL import Image
 
 from aiart.app import ui
+from aiart.app.classroom_state import Round, Score
 from aiart.app.vote import classroom
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
@@ -53,14 +54,13 @@ def act(action: Callable[[HostKey], object]) -> None:
 
 def end() -> None:
     """End the room for every voter and keep its summary for this session to show."""
-    host = key()
 
     def finish(k: HostKey) -> None:
         st.session_state["live_summary"] = classroom().results(k)
         classroom().end(k)
         st.session_state.pop("live_key", None)
 
-    if host:
+    if key():
         act(finish)
 
 
@@ -107,7 +107,7 @@ def close_voting(number: int) -> None:
     act(lambda k: classroom().close_round(k, number))
 
 
-def reveal(clf: Classifier, item: ui.Item, number: int, truth: str | None, score) -> None:
+def reveal(clf: Classifier, item: ui.Item, number: int, truth: str | None, score: Score) -> None:
     """Publish the answer (if known), the model's verdict and its Grad-CAM overlay; score the class majority."""
     p_ai = float(clf.predict([Image.fromarray(item.image)])[0])
     verdict = clf.label(p_ai)
@@ -193,7 +193,9 @@ def big_image(item: ui.Item) -> None:
     st.image(ui.fit(item.image, (1000, 480)), width="content")
 
 
-def live_round(clf: Classifier, page_round, score, answer: str | None, next_image: Callable[[], None]) -> None:
+def live_round(
+    clf: Classifier, page_round: Round, score: Score, answer: str | None, next_image: Callable[[], None]
+) -> None:
     """The projector in live mode: the image, then voting with a live tally, then the reveal.
 
     `page_round` is the Classroom page's round (its number and drawn image); `answer` the right

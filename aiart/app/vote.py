@@ -26,7 +26,7 @@ PHONE_CSS = """
 """
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _classroom(path: str) -> Classroom:
     return Classroom(SQLiteStore(path))
 

@@ -29,7 +29,7 @@ h1 { font-size: 3.2rem !important; }
 </style>
 """
 
-st.html(PROJECTOR_CSS + live_host.LIVE_CSS)
+st.html(PROJECTOR_CSS)
 ui.page_header(":material/co_present: Classroom")
 clf = ui.require_classifier()
 

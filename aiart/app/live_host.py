@@ -201,6 +201,7 @@ def live_round(
     `page_round` is the Classroom page's round (its number and drawn image); `answer` the right
     answer if known; `score` the page's class-vs-model score, which the class majority feeds.
     """
+    st.html(LIVE_CSS)
     host, item = key(), page_round.item
     number = round_number(page_round.number)
     join_panel(host.code, big=not st.session_state.get("live_rounds"))

@@ -1,4 +1,4 @@
-"""The only package module that imports Streamlit: cached loaders and shared page chrome."""
+"""Streamlit glue shared by every page: the one cached model loader, image items, cached heatmaps, cards."""
 
 from __future__ import annotations
 

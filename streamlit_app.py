@@ -13,5 +13,7 @@ pages = [
     st.Page("pages/browse.py", title="Browse", icon=":material/grid_view:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/classroom.py", title="Classroom", icon=":material/co_present:"),
+    # Students reach it from the join link or QR code on the projector, so it stays out of the menu.
+    st.Page("pages/vote.py", title="Vote", icon=":material/how_to_vote:", visibility="hidden"),
 ]
 st.navigation(pages).run()

@@ -405,6 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--finetune-epochs", type=int, default=0, metavar="N", help="with --train: also time fine-tuning block5"
     )
     s.add_argument("--sessions", type=int, default=0, help="also report RSS with N concurrent sessions")
+    s.add_argument(
+        "--classroom",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the live class vote: N simulated voters, store votes/s and vote-to-tally time (no model)",
+    )
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("faithfulness", help="deletion/insertion AUCs of each CAM method vs random, over DIR")

@@ -4,12 +4,13 @@ The verdict stays hidden until the class has committed to a guess, so students r
 picture, not from the machine. A running score (this browser session) pits the class against
 the model wherever the right answer is known: dataset images carry their label, and for uploads
 the presenter can set it. Pictures drawn by code have no right answer; they count for agreement.
-Rounds, score and the buttons' callbacks live in `aiart.app.classroom_state`.
+Rounds, score and the buttons' callbacks live in `aiart.app.classroom_state`. "Start a live round"
+lets every student vote from a phone instead (`aiart.app.live_host`).
 """
 
 import streamlit as st
 
-from aiart.app import classroom_state, ui
+from aiart.app import classroom_state, live_host, ui
 from aiart.cam.overlay import overlay
 from aiart.config import CLASS_NAMES
 
@@ -49,6 +50,8 @@ with st.sidebar:
     st.button(
         "Reset the score", icon=":material/restart_alt:", on_click=classroom_state.reset_score, key="classroom-reset"
     )
+    st.subheader("Live class vote")
+    live_host.sidebar()
 
 rnd, score = classroom_state.state()
 if rnd.item is None and not rnd.problems:
@@ -60,6 +63,9 @@ with st.container(horizontal=True, key="classroom-score"):
     st.metric("Model", f"{score.model_right} / {score.known}", border=True)
     st.metric("Class agreed with the model", f"{score.agreed} / {score.rounds}", border=True)
 
+if error := st.session_state.pop("live_error", None):
+    st.warning(error, icon=":material/timer_off:")
+live_host.summary_view()
 for problem in rnd.problems:
     st.warning(f"Skipped {ui.escape_md(problem)}", icon=":material/broken_image:")
 if rnd.item is None:
@@ -71,19 +77,23 @@ if rnd.item is None:
     st.stop()
 
 item = rnd.item
+if rnd.p_ai is None and item.truth is None and st.session_state["classroom_source"] == "uploads":
+    st.sidebar.radio(
+        "Right answer (for the score)",
+        [AI, HUMAN],
+        format_func=ui.PRETTY.get,
+        index=None,
+        key="classroom_answer",
+        help="Set it if you know where this image comes from; leave it empty otherwise.",
+    )
+if live_host.key():
+    answer = item.truth or st.session_state.get("classroom_answer")
+    live_host.live_round(clf, rnd, score, answer, classroom_state.next_image)
+    st.stop()
 if rnd.p_ai is None:
     st.subheader(f"Image {rnd.number}: AI-generated or made by a human?")
     picture, controls = st.columns([5, 2], gap="medium")
     picture.image(ui.fit(item.image, (1000, 520)), width="content")
-    if item.truth is None and st.session_state["classroom_source"] == "uploads":
-        st.sidebar.radio(
-            "Right answer (for the score)",
-            [AI, HUMAN],
-            format_func=ui.PRETTY.get,
-            index=None,
-            key="classroom_answer",
-            help="Set it if you know where this image comes from; leave it empty otherwise.",
-        )
     with controls.container(key="classroom-buttons"):
         for label, text in ((AI, "Class says AI"), (HUMAN, "Class says human")):
             st.button(

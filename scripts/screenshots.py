@@ -22,16 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.browser.browser_util import (
     CHROMIUM,
+    PHONE,
     ROOT,
+    cast_vote,
     exceptions,
     launch,
     log_tail,
     make_dataset,
     painting,
     png,
+    start_live_round,
     streamlit_server,
     upload,
     wait_idle,
+    wait_votes,
 )
 
 VIEWPORT = {"width": 1366, "height": 900}
@@ -131,7 +135,33 @@ def finetune(page, out: Path) -> None:
     page.get_by_text("Kept the weights of epoch").wait_for(timeout=LONG)
 
 
-SHOTS = {"classify": classify, "browse": browse, "train": train, "finetune": finetune}
+def live(page, out: Path) -> None:
+    """A live class vote: five phones vote, the projector reveals (1280x800); one phone as it votes (390x844)."""
+    base = "/".join(page.url.split("/")[:3])
+    host = page.context.browser.new_page(viewport={"width": 1280, "height": 800})
+    host.goto(f"{base}/classroom")
+    code = start_live_round(host, LONG / 1000)
+    votes = [("AI-generated", "too perfect"), ("AI-generated", "light"), ("human-made", "texture")]
+    votes += [("AI-generated", "too perfect"), ("AI-generated", None)]
+    for i, (label, reason) in enumerate(votes):
+        phone = page.context.browser.new_page(viewport=PHONE)
+        phone.goto(f"{base}/vote?room={code}")
+        phone.get_by_role("button", name=label).wait_for(timeout=LONG)
+        cast_vote(phone, label, reason)
+        if i == 2:
+            settle(phone)
+            phone.screenshot(path=out / "vote-phone.png")
+    wait_votes(host, len(votes))
+    host.get_by_role("button", name="Close voting").click()
+    host.get_by_role("button", name="Reveal").click(timeout=LONG)
+    host.get_by_text("The class: AI-generated").wait_for(timeout=LONG)
+    settle(host)
+    scroll_to(host, host.locator(".st-key-live-code-small"), offset=60)
+    settle(host)
+    host.screenshot(path=out / "classroom-live.png")
+
+
+SHOTS = {"classify": classify, "browse": browse, "train": train, "finetune": finetune, "live": live}
 
 
 def main() -> int:

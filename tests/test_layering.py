@@ -16,7 +16,7 @@ LAYERS = [
     {"cam"},
     {"data", "model"},
     {"explain", "figure", "__init__"},
-    {"training", "trust", "evaluate", "browse"},
+    {"training", "trust", "evaluate", "browse", "classroom"},
     {"app", "bench", "cli", "__main__"},
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

@@ -229,3 +229,35 @@ def loaded(img) -> bool:
 
 def exceptions(page) -> list[str]:
     return page.locator(EXCEPTION).all_inner_texts()
+
+
+# -- the live class vote ------------------------------------------------------------------------
+PHONE = {"width": 390, "height": 844}
+TALLY = '.st-key-live-tally [data-testid="stMetricValue"]'
+
+
+def start_live_round(page, timeout: float = 120) -> str:
+    """On the Classroom page: start a live round and open voting on the current image; returns the code."""
+    page.get_by_role("button", name="Start a live round").click(timeout=timeout * 1000)
+    code = page.locator(".st-key-live-code p").inner_text(timeout=timeout * 1000).strip()
+    page.get_by_role("button", name="Open voting").click(timeout=timeout * 1000)
+    page.locator(TALLY).wait_for(timeout=timeout * 1000)
+    return code
+
+
+def cast_vote(page, label: str, reason: str | None = None) -> None:
+    """On a joined Vote page: pick a reason chip (optional) and press AI-generated or human-made."""
+    if reason:
+        page.get_by_role("radio", name=reason, exact=True).click()
+        wait_idle(page)
+    page.get_by_role("button", name=label).click()
+    page.get_by_text("You can change your vote").wait_for()
+
+
+def wait_votes(page, n: int, timeout: float = 10) -> None:
+    """Until the projector's live tally shows `n` votes in (no reload: the fragment polls the store)."""
+    page.wait_for_function(
+        "([sel, n]) => document.querySelector(sel)?.innerText.trim() === String(n)",
+        arg=[TALLY, n],
+        timeout=timeout * 1000,
+    )

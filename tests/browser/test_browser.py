@@ -21,6 +21,8 @@ from aiart.config import DEFAULT_HEAD
 from tests.browser.browser_util import (
     CHROMIUM,
     EXCEPTION,
+    PHONE,
+    cast_vote,
     drop,
     exceptions,
     launch,
@@ -29,9 +31,11 @@ from tests.browser.browser_util import (
     painting,
     pixel_std,
     png,
+    start_live_round,
     streamlit_server,
     upload,
     wait_idle,
+    wait_votes,
 )
 
 pytestmark = [
@@ -82,12 +86,12 @@ def new_page(browser, app):
     contexts = []
     log_start = app.log.stat().st_size  # this test's part of the server log
 
-    def make():
-        ctx = browser.new_context(viewport=VIEWPORT)
+    def make(path: str = "", viewport: dict = VIEWPORT):
+        ctx = browser.new_context(viewport=viewport)
         ctx.set_default_timeout(STEP)
         contexts.append(ctx)
         page = ctx.new_page()
-        page.goto(app.url)
+        page.goto(app.url + path)
         return page
 
     yield make
@@ -286,3 +290,39 @@ def test_first_request_of_a_server_straight_to_a_subpage_gets_the_app_navigation
             assert not exceptions(page)
         finally:
             ctx.close()
+
+
+def test_live_class_vote_host_and_three_phones(new_page, app):
+    """Issue 15: three phones join by link or typed code and vote; the projector's tally updates
+    without a reload, and the reveal reaches every phone."""
+    host = new_page("/classroom")
+    code = start_live_round(host, FIRST_RUN / 1000)
+    assert len(code) == 6 and host.locator(IMAGE).count() >= 2  # the QR code and the image
+    host.evaluate("window.notReloaded = true")
+
+    phones = [new_page(f"/vote?room={code}", PHONE), new_page(f"/vote?room={code}", PHONE), new_page("/vote", PHONE)]
+    phones[2].get_by_label("Code on the screen").fill(code.lower())
+    phones[2].get_by_role("button", name="Join").click()
+    for phone, label, reason in zip(phones, ("AI-generated", "human-made", "AI-generated"), ("texture", None, "light")):
+        phone.get_by_role("button", name="human-made").wait_for(timeout=FIRST_RUN)
+        check_images(phone.locator('[data-testid="stMain"]'), at_least=1)
+        cast_vote(phone, label, reason)
+    t0 = time.monotonic()
+    wait_votes(host, 3)
+    print(f"third vote on the projector {time.monotonic() - t0:.1f} s after the phone showed it")
+    host.get_by_text("AI-generated 2 · human-made 1").wait_for()
+    assert host.evaluate("window.notReloaded === true")
+    host.screenshot(path=app.shots / "live-host-tally.png")
+
+    host.get_by_role("button", name="Close voting").click()
+    host.get_by_role("button", name="Reveal").click()
+    host.get_by_text("The class: AI-generated").wait_for()
+    wait_idle(host)
+    check_images(host.locator('[data-testid="stMain"]'), at_least=3)
+    for phone in phones:
+        phone.get_by_text("The model says").wait_for(timeout=10_000)
+        wait_idle(phone)
+        assert "Your score" in phone.locator('[data-testid="stMain"]').inner_text()
+        check_images(phone.locator('[data-testid="stMain"]'), at_least=1)  # the heatmap
+    phones[0].screenshot(path=app.shots / "live-phone-reveal.png")
+    host.screenshot(path=app.shots / "live-host-reveal.png")

@@ -1,0 +1,5 @@
+"""Vote: a student's phone in a live class vote (reached from the link or QR code on the projector)."""
+
+from aiart.app.vote import page
+
+page()

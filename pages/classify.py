@@ -5,7 +5,7 @@ import random
 import pandas as pd
 import streamlit as st
 
-from aiart.app import ui
+from aiart.app import keep, ui
 from aiart.browse import paginate, sureness
 from aiart.config import default_data_dir
 from aiart.data.dataset import DatasetError, scan
@@ -33,15 +33,19 @@ def add_random_pick(root) -> None:
     del picks[:-MAX_PICKS]
 
 
-uploads = st.file_uploader(
+st.file_uploader(
     "Drop images here (one or many)",
     type=ui.IMAGE_TYPES,
     accept_multiple_files=True,
     key="uploader",
-    help="JPEG, PNG, WebP, BMP, GIF or TIFF. Large images are shrunk to 1024 px; nothing is stored.",
+    on_change=keep.keep_uploads("uploader"),
+    help="JPEG, PNG, WebP, BMP, GIF or TIFF. Large images are shrunk to 1024 px; they are kept for this "
+    "browser session only, so they are still here when you come back from another page.",
 )
+keep.kept_note("uploader")
 samples = ui.sample_images()
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+    keep.remembered("samples", [])
     chosen = st.pills("…or try a sample drawn by code", list(samples), selection_mode="multi", key="samples")
     data_dir = default_data_dir()
     if data_dir is not None and data_dir.is_dir():
@@ -63,7 +67,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
 if error := st.session_state.pop("pick_error", None):
     st.warning(ui.escape_md(error))
 
-items = [ui.item_from_bytes(f.name, f.getvalue()) for f in uploads or []]
+items = [ui.item_from_bytes(name, data) for name, data in keep.kept_uploads("uploader")[0]]
 items += [samples[name] for name in chosen or []]
 items += [ui.item_from_path(path, name, truth) for path, name, truth in st.session_state.get("dataset_picks", [])]
 unique = list({it.digest: it for it in reversed(items)}.values())[::-1]  # first occurrence wins

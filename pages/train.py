@@ -7,7 +7,7 @@ background thread trains) and `train_results` (comparison, keep, load a model fi
 
 import streamlit as st
 
-from aiart.app import train_inputs, train_live, train_results, train_run, ui
+from aiart.app import keep, train_inputs, train_live, train_results, train_run, ui
 from aiart.config import default_data_dir
 
 ui.page_header(":material/model_training: Train your own detector")
@@ -22,11 +22,11 @@ run = train_run.current_run()
 running = train_run.view(run) == "live"
 
 st.subheader("1. Data")
+keep.remembered("train-mode", "folder" if default_data_dir() else "upload")
 mode = st.segmented_control(
     "Images",
     ["folder", "upload"],
     format_func={"folder": "Dataset folder", "upload": "Upload images per class"}.get,
-    default="folder" if default_data_dir() else "upload",
     required=True,
     key="train-mode",
 )

@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from streamlit.runtime.pages_manager import PagesManager
 
+from aiart.app.keep import keep_widgets, remembered
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD
 from aiart.explain import default_layer
 from aiart.model.classifier import Classifier
@@ -23,7 +24,9 @@ def page_header(title: str) -> None:
     `pages/` folder mode (`PagesManager.uses_pages_directory`, which only `st.navigation` clears), so a
     first request straight to /train showed the page under an auto-generated sidebar. A session whose
     first run is such a run clears the flag as `st.navigation` would and reruns once, through
-    streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)"""
+    streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)
+    It also keeps the session's folders and filters across page switches (`keep.keep_widgets`)."""
+    keep_widgets()
     first = "aiart-seen" not in st.session_state
     st.session_state["aiart-seen"] = True
     if PagesManager.uses_pages_directory and first:
@@ -58,6 +61,11 @@ def default_classifier() -> Classifier:
 def get_classifier() -> Classifier:
     """This session's model: a head kept on the Train page, else the shared default."""
     return st.session_state.get("session_classifier") or default_classifier()
+
+
+def trained_on(clf: Classifier) -> frozenset[str]:
+    """Content hashes of the images `clf` was trained on; empty for a model that does not list them."""
+    return getattr(clf, "trained_on", frozenset())
 
 
 def require_classifier() -> Classifier:
@@ -358,9 +366,9 @@ def folder_input(key: str) -> Path | None:
     from aiart.config import GET_DATA_HINT, default_data_dir
 
     default = default_data_dir()
+    remembered(key, str(default) if default else "")
     folder = st.text_input(
         "Dataset folder",
-        value=str(default) if default else "",
         key=key,
         placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
     ).strip()
@@ -368,29 +376,6 @@ def folder_input(key: str) -> Path | None:
         st.info(GET_DATA_HINT, icon=":material/folder_off:")
         return None
     return Path(folder).expanduser()
-
-
-def folder_records(clf: Classifier, root: Path) -> list:
-    """`aiart.browse.predictions` with a progress bar (count and ETA); kept for this session's reruns."""
-    from aiart.browse import predictions
-
-    memo: dict = st.session_state.setdefault("browse_memo", {})
-    key = (str(root), clf.version)
-    if key not in memo:
-        slot = st.empty()
-
-        def show(done: int, total: int, elapsed: float) -> None:
-            eta = elapsed / done * (total - done) if done and elapsed else 0.0
-            text = f"Computing predictions for the folder: {done}/{total} images"
-            slot.progress(done / max(total, 1), text=text + (f" · about {eta:.0f} s left" if eta else ""))
-
-        memo[key] = predictions(clf, root, progress=show)
-        slot.empty()
-    return memo[key]
-
-
-def forget_folder() -> None:
-    st.session_state.pop("browse_memo", None)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

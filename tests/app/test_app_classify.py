@@ -129,3 +129,15 @@ def test_random_dataset_image_shows_its_label(app):
     assert len(labels) + len(errors) == 1  # the fixture folder holds one broken file too
     app.button(key="clear-dataset").click().run()
     assert "Drop one or more images" in app.info[0].value
+
+
+def test_uploads_survive_a_page_switch_until_cleared(app):
+    files = [(f"art{i}.png", png_bytes(synthetic_art(i, True)), "image/png") for i in range(2)]
+    app.file_uploader(key="uploader").set_value(files).run()
+    app.switch_page("pages/train.py").run()
+    app.switch_page("pages/classify.py").run()
+    assert not app.exception
+    assert [m.label for m in app.metric] == ["P(AI-generated)"] * 2  # the app kept them, the widget did not
+    assert any("2 uploaded image(s) kept" in c.value for c in app.caption)
+    app.button(key="clear-uploader").click().run()
+    assert not app.metric and "Drop one or more images" in app.info[0].value

@@ -94,6 +94,7 @@ def classify(page, out: Path) -> None:
 def browse(page, out: Path) -> None:
     """Scores on the folder (metrics, confusion matrix, reliability) above the first row of tiles."""
     nav(page, "Browse")
+    page.get_by_role("button", name="Compute predictions").click(timeout=LONG)  # a first visit asks first
     page.locator('[class*="st-key-tile-"]').first.wait_for(timeout=LONG)
     settle(page)
     scroll_to(page, page.get_by_role("heading", name="How good is the model"))

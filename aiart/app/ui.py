@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from streamlit.runtime.pages_manager import PagesManager
 
+from aiart.app import honesty
 from aiart.app.keep import keep_widgets, remembered
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD
 from aiart.explain import default_layer
@@ -120,15 +121,6 @@ def layer_label(name: str) -> str:
     """'block5_conv3' -> 'Block 5 · conv3 (large shapes)': layers grouped by VGG16 block."""
     block, conv = name.split("_", 1)
     return f"Block {block.removeprefix('block')} · {conv} ({BLOCK_HINTS.get(block, '')})"
-
-
-def verdict_line(p_ai: float, label: str) -> str:
-    """'Looks AI-generated · 87% sure', with a warning when the model is close to a coin flip."""
-    from aiart.browse import sureness
-
-    sure = sureness(p_ai, label)
-    hint = " (close to a coin flip)" if sure < 0.6 else ""
-    return f"Looks **{PRETTY[label]}** · {sure:.0%} sure{hint}"
 
 
 # -- images -------------------------------------------------------------------------------------
@@ -285,6 +277,34 @@ def png_of(exp, alpha: float) -> Callable[[], bytes]:
     return lambda: explanation_png(exp, alpha)
 
 
+# -- heatmap legend and warnings ----------------------------------------------------------------
+HEATMAP_BOX = (1100, 800)  # drawn this large and scaled to the column, so maps grow with the screen
+SANITY_FLAGGED = ("layercam", "scorecam")
+SANITY_WARNING = (
+    "This method failed the sanity check on the shipped model: its map barely changed when the model was "
+    "randomized (see the README), so it may show the picture more than the model's reasoning. Prefer "
+    "Grad-CAM or HiResCAM to see why the model decided."
+)
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def legend_strip() -> np.ndarray:
+    """The heatmap colour scale, left (0) to right (1), as a thin image."""
+    from aiart.cam.overlay import colorize
+
+    return colorize(np.tile(np.linspace(0.0, 1.0, 256, dtype=np.float32), (10, 1)))
+
+
+def heat_legend(target: str) -> None:
+    """What the colours mean: a colour bar and one line of plain words."""
+    towards = "the class named under each map" if target == "both" else PRETTY[target]
+    with st.container(gap="small"):
+        st.image(legend_strip(), width="stretch")
+        st.caption(
+            f"Blue: little influence · yellow: some · red: the regions that pushed the model most towards {towards}."
+        )
+
+
 # -- cards --------------------------------------------------------------------------------------
 def error_card(item: Item) -> None:
     with st.container(border=True, key=f"card-{item.key}"):
@@ -310,10 +330,18 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
         with left:
             st.image(fit(item.image, (360, 300)), width="content", caption="Original")
             st.metric("P(AI-generated)", f"{p_ai:.1%}")
-            st.markdown(verdict_line(p_ai, label))
+            st.markdown(honesty.verdict_line(clf, p_ai))
             if item.truth:
-                right_or_wrong = ":green[the model is right]" if item.truth == label else ":red[the model is wrong]"
+                said = honesty.verdict(clf, p_ai)
+                right_or_wrong = (
+                    "the model is not sure"
+                    if said == honesty.UNSURE
+                    else ":green[the model is right]"
+                    if item.truth == said
+                    else ":red[the model is wrong]"
+                )
                 st.markdown(f"Dataset label: **{PRETTY[item.truth]}**, {right_or_wrong}")
+            st.caption(honesty.caveat(clf))
         with right:
             choice = st.segmented_control(
                 "Explain",
@@ -338,10 +366,14 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                 "Method", list(METHODS), format_func=lambda m: METHOD_LABELS.get(m, m), key=f"method-{k}", width=180
             )
             alpha = controls.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"opacity-{k}", width=180)
+            if method in SANITY_FLAGGED:
+                st.warning(SANITY_WARNING, icon=":material/warning:")
             targets = list(CLASS_NAMES) if choice == "both" else [choice]
             for col, target in zip(st.columns(len(targets)), targets):
                 exp = explanation(clf, item, layer, method, target)
-                col.image(fit(overlay(exp.image, exp.heatmap, alpha)), width="content", caption=LOOKS[target])
+                col.image(
+                    fit(overlay(exp.image, exp.heatmap, alpha), HEATMAP_BOX), width="stretch", caption=LOOKS[target]
+                )
                 col.download_button(
                     "Download PNG",
                     data=png_of(exp, alpha),
@@ -351,6 +383,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                     icon=":material/download:",
                     key=f"png-{k}-{target}",
                 )
+            heat_legend(choice)
             with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
                 from aiart.app.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
 

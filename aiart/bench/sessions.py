@@ -169,6 +169,8 @@ def run_session(session: Session, folder: Path | None, timeout: float) -> Sessio
             session.errors.append(f"cross-talk: shown {session.shown_files}, uploaded {own}")
         if folder is not None:
             at.switch_page("pages/browse.py").run()
+            if any(b.key == "browse-compute" for b in at.button):  # a first visit: scoring starts on request
+                at.button(key="browse-compute").click().run()
             check(at, session, "browse")
             if at.text_input(key="data-dir").value != str(folder):
                 session.errors.append(f"browse: opened on {at.text_input(key='data-dir').value}, not {folder}")

@@ -19,6 +19,7 @@ from PIL import Image
 
 from aiart.config import DEFAULT_HEAD
 from tests.browser.browser_util import (
+    APP,
     CHROMIUM,
     EXCEPTION,
     PHONE,
@@ -201,6 +202,13 @@ def test_layer_switch_changes_heatmap(new_page, app):
 def test_browse_tiles_metrics_and_explain(new_page, app):
     page = new_page()
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").click(timeout=FIRST_RUN)
+    compute = page.get_by_role("button", name="Compute predictions")
+    compute.wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    assert page.locator(METRIC).count() == 0 and page.locator(TILE).count() == 0  # nothing computed unasked
+    assert "12 images in this folder" in page.locator(APP).inner_text()
+    page.screenshot(path=app.shots / "browse-offer.png")
+    compute.click()
     page.get_by_text("How good is the model on this folder?").wait_for(timeout=FIRST_RUN)
     page.locator(TILE).first.wait_for()
     wait_idle(page)

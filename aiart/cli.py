@@ -99,7 +99,8 @@ def cmd_evaluate(args) -> int:
     else:
         print(
             f"n={report['n']} accuracy={report['accuracy']:.3f} balanced={report['balanced_accuracy']:.3f} "
-            f"ECE={report['ece']:.3f}"
+            f"ECE={report['ece']:.3f} coverage={report['coverage']:.3f} "
+            f"accuracy_when_sure={report['accuracy_when_sure']:.3f}"
         )
         print("confusion (rows true, cols predicted; AI first):", report["confusion"])
         for name, m in report["per_class"].items():
@@ -107,10 +108,48 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    import numpy as np
+
+    from aiart.data import dataset
+    from aiart.data.families import family
+    from aiart.data.features import FeatureStore
+    from aiart.model.classifier import HeadInfo, untrained_classifier
+    from aiart.training import recipe, validate
+    from aiart.training.probe import probe_fitter
+
+    clf = untrained_classifier(HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect))
+    samples = dataset.scan(args.data)
+    x, y, kept, _ = recipe.features_for(FeatureStore(clf), samples, progress_bar("features"))
+    by = {
+        "family": [family(s.generator) if s.y else "human-made" for s in kept],
+        "kind": [f"{'AI' if s.y else 'human'} {s.kind or 'unknown'}" for s in kept],
+    }
+    groups = [s.source for s in kept]
+    report = validate.yardstick(x, y, groups, probe_fitter(args.probe_c), args.folds, range(args.seeds), by)
+    out = {**report.as_dict(), "unsure": validate.unsure_band(report.p, np.tile(y, (args.seeds, 1)))}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{len(y)} images, {len(set(groups))} sources, {args.folds} folds x {args.seeds} seeds, sources held out")
+    for name, (mean, sd) in report.summary.items():
+        print(f"  {name:18s} {mean:.3f} ± {sd:.3f}")
+    band = out["unsure"]
+    print(
+        f"  not sure within ±{band['half_width']:.2f} of 0.5: coverage {band['coverage']:.2f}, "
+        f"accuracy when sure {band['accuracy_when_sure']:.3f}"
+    )
+    for table, rows in report.tables.items():
+        print(f"by {table}:")
+        for key, row in sorted(rows.items(), key=lambda kv: kv[1]["accuracy"][0]):
+            print(f"  {key:34s} n={row['n']:5d}  accuracy {row['accuracy'][0]:.3f} ± {row['accuracy'][1]:.3f}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from aiart.data import dataset
     from aiart.data.features import FeatureStore
-    from aiart.model.classifier import tuned_convs, untrained_classifier
+    from aiart.model.classifier import HeadInfo, tuned_convs, untrained_classifier
     from aiart.model.storage import load_head_checked, save_head
     from aiart.training import recipe
     from aiart.training.fit import TrainConfig
@@ -128,10 +167,13 @@ def cmd_train(args) -> int:
         finetune_lr=args.finetune_lr,
     )
     if args.cross_source:
-        clf = untrained_classifier()
-        head, info = recipe.train_default(clf, samples, config, args.cross_source, progress_bar("features"))
-        save_head(head, info, Path(args.out))
-        print(json.dumps({"out": args.out, **info.metrics["cross_source"]}, indent=2))
+        clf = untrained_classifier(HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect))
+        seeds = tuple(range(args.seeds))
+        head, info, trained = recipe.train_default(
+            clf, samples, args.probe_c, args.cross_source, seeds, progress_bar("features")
+        )
+        save_head(head, info, Path(args.out), trained_on=trained)
+        print(json.dumps({"out": args.out, **info.metrics["yardstick"], "unsure": info.metrics["unsure"]}, indent=2))
         return 0
     # Only the feature spec matters here: before any default model exists, train on VGG16 alone.
     fresh = args.model == str(DEFAULT_HEAD) and not DEFAULT_HEAD.is_file()
@@ -325,10 +367,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="K",
-        help="train the default model: K-fold source-held-out CV, calibration, then all data",
+        help="train the default model: the yardstick (K folds x --seeds), calibration, then a probe on all data",
     )
+    s.add_argument("--seeds", type=int, default=3, help="with --cross-source: repeated splits")
+    s.add_argument("--probe-c", type=float, default=0.01, help="with --cross-source: inverse L2 strength")
+    s.add_argument("--input-size", type=int, default=224, help="with --cross-source: input side, in pixels")
+    s.add_argument("--keep-aspect", action="store_true", help="with --cross-source: scale the longer side, no squash")
     s.add_argument("--out", default="model.keras")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("validate", help="the yardstick: repeated source-held-out CV of the default recipe on DATA")
+    s.add_argument("data")
+    s.add_argument("--folds", type=int, default=5)
+    s.add_argument("--seeds", type=int, default=3)
+    s.add_argument("--probe-c", type=float, default=0.01, help="inverse L2 strength of the logistic probe")
+    s.add_argument("--input-size", type=int, default=224, help="input side (the longer one with --keep-aspect)")
+    s.add_argument("--keep-aspect", action="store_true", help="scale the longer side instead of squashing")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("browse", help="the Browse page's records: filter a labelled folder by the model's verdicts")
     s.add_argument("dir")

@@ -9,6 +9,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = PROJECT_ROOT / "weights"
 DEFAULT_HEAD = WEIGHTS_DIR / "head.keras"
 CLASS_NAMES = ("AI_GENERATED", "NON_AI_GENERATED")
+UNSURE = "UNSURE"  # the verdict inside the model's measured "not sure" band; never a class
 GET_DATA_HINT = (
     'No dataset folder found. Download the Kaggle dataset "AI and human art classification" '
     "(folders AI_GENERATED/ and NON_AI_GENERATED/), unpack it, and set AIART_DATA to its folder, "

@@ -26,6 +26,6 @@ def evaluate_folder(clf: Classifier, root: Path, progress: Progress | None = Non
     samples, p, errors = predict_folder(clf, root, progress)
     ok = ~np.isnan(p)
     y = np.array([s.y for s in samples])
-    report = metrics.summary(p[ok], y[ok], clf.threshold)
+    report = metrics.summary(p[ok], y[ok], clf.threshold, clf.info.unsure)
     report["errors"] = {str(s.path): e for s, e in zip(samples, errors) if e}
     return report

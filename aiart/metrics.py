@@ -55,11 +55,14 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     return float(sum(r["n"] / total * abs(r["frac_ai"] - r["mean_p"]) for r in reliability(p, y, bins) if r["n"]))
 
 
-def summary(p: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict:
-    """The `evaluate` report: n, accuracy, balanced accuracy, ECE, confusion, per-class metrics."""
+def summary(p: np.ndarray, y: np.ndarray, threshold: float = 0.5, unsure: float = 0.0) -> dict:
+    """The `evaluate` report: n, accuracy, balanced accuracy, ECE, confusion, per-class metrics,
+    and for the "not sure" band of half-width `unsure` around 0.5: the share of images that get a
+    verdict (`coverage`) and the accuracy on those (`accuracy_when_sure`). Accuracy counts all."""
     p, y = np.asarray(p, float), np.asarray(y, int)
     pred = (p >= threshold).astype(int)
     recalls = [np.mean(pred[y == c] == c) for c in (1, 0) if np.any(y == c)]
+    sure = np.abs(p - 0.5) >= unsure
     return {
         "n": len(y),
         "accuracy": float(np.mean(pred == y)) if len(y) else float("nan"),
@@ -67,4 +70,6 @@ def summary(p: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> dict:
         "ece": ece(p, y),
         "confusion": confusion(y, pred),
         "per_class": per_class(y, pred),
+        "coverage": float(np.mean(sure)) if len(y) else float("nan"),
+        "accuracy_when_sure": float(np.mean(pred[sure] == y[sure])) if sure.any() else float("nan"),
     }

@@ -159,3 +159,35 @@ def test_cli_unusable_model_files(tmp_path, small_classifier):
     (tmp_path / "upload.json").write_text(small_classifier.info.dumps())
     assert_one_line_error(run_cli("--model", str(not_a_model), "predict", "x.png"), "not a loadable .keras model")
     assert_one_line_error(run_cli("--model", str(tmp_path / "nothing.keras"), "predict", "x.png"), "nothing.json")
+
+
+def test_cli_says_unsure_inside_the_band_and_evaluate_reports_coverage(tmp_path, small_classifier):
+    """A model whose "not sure" band covers every P(AI) answers UNSURE; accuracy still counts all."""
+    from dataclasses import replace
+
+    from tests.conftest import write_sourced_folder
+
+    path = tmp_path / "unsure.keras"
+    save_head(small_classifier.head, replace(small_classifier.info, unsure=0.5), path)
+    image = tmp_path / "a.png"
+    image.write_bytes(png_bytes(synthetic_art(1, True)))
+    proc = run_cli("--model", str(path), "predict", "--json", str(image))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["label"] == "UNSURE"
+    proc = run_cli("--model", str(path), "evaluate", "--json", str(write_sourced_folder(tmp_path / "data")))
+    report = json.loads(proc.stdout)
+    assert report["coverage"] == 0.0 and 0.0 <= report["accuracy"] <= 1.0
+
+
+@pytest.mark.slow
+def test_cli_validate_prints_the_yardstick(tmp_path):
+    from tests.conftest import write_sourced_folder
+
+    data = write_sourced_folder(tmp_path / "data")
+    proc = run_cli("validate", str(data), "--input-size", "32", "--folds", "3", "--seeds", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["seeds"] == [0, 1] and set(report["summary"]) == {"accuracy", "balanced_accuracy", "auc", "ece"}
+    assert {"family", "kind"} <= set(report["tables"]) and 0 <= report["unsure"]["coverage"] <= 1
+    human = run_cli("validate", str(data), "--input-size", "32", "--folds", "3", "--seeds", "1")
+    assert human.returncode == 0 and "accuracy" in human.stdout and "by kind:" in human.stdout

@@ -24,6 +24,8 @@ class Sample:
     path: Path
     label: str  # one of CLASS_NAMES
     source: str  # source repository / generator group, for source-held-out splits
+    generator: str = ""  # the manifest's generator (AI) or artist (human), when it has one
+    kind: str = ""  # the manifest's kind of image (painting, photo, pixel, ...)
 
     @property
     def y(self) -> int:
@@ -48,7 +50,15 @@ def from_manifest(root: Path) -> list[Sample]:
                 path = inside(root, row.get("path") or "")
                 if path is None or row.get("label") not in CLASS_NAMES or not os.path.isfile(path):
                     continue
-                samples.append(Sample(path, row["label"], row.get("source_repo") or "unknown"))
+                samples.append(
+                    Sample(
+                        path,
+                        row["label"],
+                        row.get("source_repo") or "unknown",
+                        row.get("generator_or_artist") or "",
+                        row.get("kind") or "",
+                    )
+                )
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{root / 'manifest.csv'} is not a readable UTF-8 CSV file ({exc})") from None
     return samples

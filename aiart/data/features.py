@@ -24,7 +24,7 @@ from PIL import Image
 
 from aiart.config import cache_dir
 from aiart.data.images import ImageError, ImageSource, open_image, read_bytes
-from aiart.model.classifier import Classifier, to_batch
+from aiart.model.classifier import Classifier, batches
 
 Progress = Callable[[int, int, float], None]  # done, total, seconds elapsed
 DISK_CAP_BYTES = int(os.environ.get("AIART_CACHE_MAX_MB", "2048")) * 2**20
@@ -57,15 +57,18 @@ class Extractor:
     shape: tuple[int, ...]
     dtype: type
     run: Callable[[np.ndarray], np.ndarray]
+    keep_aspect: bool = False
 
 
 def feature_extractor(clf: Classifier) -> Extractor:
     """The classifier's pooled feature vector (the head's input)."""
     spec = f"{clf.input_size}:{','.join(clf.info.taps)}"
+    if clf.keep_aspect:
+        spec += ":longest"
     if clf.backbone_version != "imagenet":  # fine-tuned conv layers give other features
         spec += f":{clf.backbone_version}"
     dim = int(clf.features_model.output.shape[-1])
-    return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch)
+    return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch, clf.keep_aspect)
 
 
 class FeatureStore:
@@ -189,9 +192,10 @@ class FeatureStore:
                         chunk.append((i, key))
                     except ImageError as exc:
                         errors[i] = str(exc)
-                if images:
-                    out = self.extractor.run(to_batch(images, self.extractor.input_size))
-                    for (i, key), vec in zip(chunk, out):
+                ex = self.extractor
+                for idx, batch in batches(images, ex.input_size, ex.keep_aspect, batch_size):
+                    for j, vec in zip(idx, ex.run(batch)):
+                        i, key = chunk[j]
                         feats[i] = vec
                         self.put(key, vec)
             done += len(todo[b : b + batch_size])

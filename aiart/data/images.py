@@ -119,3 +119,14 @@ def resize_square(img: Image.Image, size: int) -> np.ndarray:
     """The model's view: the whole image squashed to size x size, as float32 RGB 0..255."""
     resized = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
     return np.asarray(resized, dtype=np.float32)
+
+
+def resize_longest(img: Image.Image, size: int) -> np.ndarray:
+    """The whole image with its longer side scaled to `size` and its aspect kept, as float32 RGB.
+
+    Pooled channel statistics do not care about the shape, and squashing a wide picture into a
+    square distorts the fine texture that generators leave behind.
+    """
+    scale = size / max(img.size)
+    shape = (max(32, round(img.width * scale)), max(32, round(img.height * scale)))
+    return np.asarray(img.resize(shape, Image.Resampling.BILINEAR, reducing_gap=None), dtype=np.float32)

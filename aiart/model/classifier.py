@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 from keras.applications.vgg16 import preprocess_input
 
-from aiart.config import CLASS_NAMES
-from aiart.data.images import ImageError, ImageSource, open_image, resize_square
+from aiart.config import CLASS_NAMES, UNSURE
+from aiart.data.images import ImageError, ImageSource, open_image, resize_longest, resize_square
 from aiart.model.backbone import (
     BLOCKS,
     apply_backbone,
@@ -59,7 +59,7 @@ def build_feature_graph(
     """image -> concatenated ChannelStats of `taps`; shared by the feature extractor and classifier.
     `layers`: existing conv layers to call by name instead of new ImageNet ones."""
     deepest = max(taps, key=CONV_LAYERS.index)
-    image = keras.Input((input_size, input_size, 3), name="image")
+    image = keras.Input((input_size, input_size, 3), name="image")  # None x None: any shape
     convs = apply_backbone(image, upto=deepest, layers=layers)
     return image, concat_features([ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps])
 
@@ -123,6 +123,8 @@ class HeadInfo:
     input_size: int = DEFAULT_INPUT_SIZE
     taps: tuple[str, ...] = DEFAULT_TAPS
     threshold: float = 0.5
+    keep_aspect: bool = False  # True: the longer side is scaled to input_size, the aspect kept
+    unsure: float = 0.0  # half-width of the "not sure" band of P(AI) around 0.5 (0: always a verdict)
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
 
@@ -164,16 +166,40 @@ def top_block_graph(
 
 def head_version(head: keras.Model, info: HeadInfo) -> str:
     """Content hash of the head weights and settings: keys every prediction cache."""
-    digest = hashlib.sha256(json.dumps([info.input_size, list(info.taps)]).encode())
+    digest = hashlib.sha256(json.dumps([info.input_size, list(info.taps), info.keep_aspect]).encode())
     for w in head.get_weights():
         digest.update(np.ascontiguousarray(w).tobytes())
     return digest.hexdigest()[:16]
 
 
-def to_batch(images: Iterable, size: int) -> np.ndarray:
-    """RGB PIL images -> (N, size, size, 3) float32 through VGG16's own `preprocess_input`."""
-    arrays = [resize_square(img, size) for img in images]
+def to_batch(images: Iterable, size: int, keep_aspect: bool = False) -> np.ndarray:
+    """RGB PIL images -> (N, H, W, 3) float32 through VGG16's own `preprocess_input`.
+
+    With `keep_aspect` every image must come out the same shape (one image, or copies of one).
+    """
+    resize = resize_longest if keep_aspect else resize_square
+    arrays = [resize(img, size) for img in images]
     return preprocess_input(np.stack(arrays)) if arrays else np.zeros((0, size, size, 3), np.float32)
+
+
+def batches(
+    images: Sequence, size: int, keep_aspect: bool = False, batch_size: int = 16
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """(indices, batch) over `images`, same-shaped inputs together, in batches of about
+    `batch_size` 224x224 images' worth of pixels, so a larger input size never multiplies memory."""
+    per_batch = max(1, batch_size * DEFAULT_INPUT_SIZE**2 // size**2)
+    resize = resize_longest if keep_aspect else resize_square
+    by_shape: dict[tuple, list[tuple[int, np.ndarray]]] = {}
+    for i, img in enumerate(images):
+        arr = resize(img, size)
+        group = by_shape.setdefault(arr.shape, [])
+        group.append((i, arr))
+        if len(group) == per_batch:
+            yield [j for j, _ in group], preprocess_input(np.stack([a for _, a in group]))
+            group.clear()
+    for group in by_shape.values():
+        if group:
+            yield [j for j, _ in group], preprocess_input(np.stack([a for _, a in group]))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -199,15 +225,21 @@ class Classifier:
         """
         self.head = head
         self.info = info
+        self.trained_on: frozenset[str] = frozenset()  # content hashes of its training images, when known
         self.input_size = info.input_size
+        self.keep_aspect = info.keep_aspect
         self.threshold = info.threshold
         self.version = head_version(head, info)
         tuned = {name: copy_conv(layer) for name, layer in tuned_convs(head).items()}
         self.tuned = tuple(tuned)
         self.backbone_version = "imagenet" if not tuned else self.version
         base = share_backbone_with
-        if base is None or (base.input_size, base.info.taps) != (info.input_size, info.taps):
-            image, feats = build_feature_graph(info.input_size, info.taps, tuned)
+        if base is None or (base.input_size, base.info.taps, base.keep_aspect) != (
+            info.input_size,
+            info.taps,
+            info.keep_aspect,
+        ):
+            image, feats = build_feature_graph(None if info.keep_aspect else info.input_size, info.taps, tuned)
             fresh = [n for n in CONV_LAYERS if n not in tuned]
         elif not tuned and not base.tuned:
             image, feats, fresh = base.features_model.input, base.features_model.output, []
@@ -220,7 +252,8 @@ class Classifier:
         features = keras.Input((feats.shape[-1],), name="features")
         self.scorer = keras.Model(features, apply_layers(chain, features), name="aiart_scorer")  # features -> logit
         self.conv_layers = tuple(n for n in CONV_LAYERS if n in {layer.name for layer in self.model.layers})
-        spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
+        side = None if self.keep_aspect else self.input_size
+        spec = tf.TensorSpec((None, side, side, 3), tf.float32)
         self._logits = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
         self._features = tf.function(lambda x: self.features_model(x, training=False), input_signature=[spec])
         self._head = tf.function(
@@ -240,6 +273,18 @@ class Classifier:
             return np.zeros(0)
         return self._head(tf.convert_to_tensor(feats, tf.float32)).numpy()[:, 0]
 
+    # -- PIL images ---------------------------------------------------------------------------
+    def to_batch(self, images: Iterable) -> np.ndarray:
+        """The model's input for images of one shape (one image, or copies of it)."""
+        return to_batch(images, self.input_size, self.keep_aspect)
+
+    def logits_of_images(self, images: Sequence, batch_size: int = 16) -> np.ndarray:
+        """One logit per image, whatever their shapes, in batches of bounded memory."""
+        logits = np.zeros(len(images))
+        for idx, batch in batches(images, self.input_size, self.keep_aspect, batch_size):
+            logits[idx] = self.logits_of_batch(batch)
+        return logits
+
     # -- user-facing --------------------------------------------------------------------------
     def classify(self, items: Sequence[ImageSource], batch_size: int = 16) -> list[Verdict]:
         """One verdict per item; a file that fails to decode gets its error, the rest go on."""
@@ -252,9 +297,9 @@ class Classifier:
                 verdicts[i].error = str(exc)
         for start in range(0, len(good), batch_size):
             chunk = good[start : start + batch_size]
-            logits = self.logits_of_batch(to_batch([img for _, img in chunk], self.input_size))
+            logits = self.logits_of_images([img for _, img in chunk], batch_size)
             for (i, _), p in zip(chunk, sigmoid(logits)):
-                verdicts[i].p_ai, verdicts[i].label = float(p), self.label(float(p))
+                verdicts[i].p_ai, verdicts[i].label = float(p), self.verdict(float(p))
         return verdicts
 
     def predict(
@@ -272,6 +317,10 @@ class Classifier:
     def label(self, p_ai: float) -> str:
         """A threshold on one probability, never argmax over a single output."""
         return CLASS_NAMES[0] if p_ai >= self.threshold else CLASS_NAMES[1]
+
+    def verdict(self, p_ai: float) -> str:
+        """The label, or UNSURE inside the band around 0.5 where the model is measured to guess."""
+        return UNSURE if abs(p_ai - 0.5) < self.info.unsure else self.label(p_ai)
 
 
 def untrained_classifier(info: HeadInfo | None = None) -> Classifier:

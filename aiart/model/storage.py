@@ -41,8 +41,15 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def save_head(head: keras.Model, info: HeadInfo, path: Path) -> None:
-    """`model.keras` plus `model.json` (input size, taps, threshold, training summary, metrics).
+def trained_list(path: Path) -> Path:
+    """`model.trained.txt`: content hashes of the images a model was trained on, one per line."""
+    return Path(path).with_suffix(".trained.txt")
+
+
+def save_head(head: keras.Model, info: HeadInfo, path: Path, trained_on: Sequence[str] = ()) -> None:
+    """`model.keras` plus `model.json` (input size, taps, threshold, training summary, metrics),
+    and with `trained_on` the list of its training images' content hashes (never the images), so
+    pages can tell images the model has seen from new ones.
 
     Each file is replaced atomically, and the JSON records the `.keras` file's hash: a save killed
     between the two files is refused on load instead of pairing a head with another's settings.
@@ -56,6 +63,9 @@ def save_head(head: keras.Model, info: HeadInfo, path: Path) -> None:
     meta = dict(json.loads(info.dumps()), keras_sha256=file_sha256(path))
     text = json.dumps(meta, indent=2, sort_keys=True)
     atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text))
+    if trained_on:
+        listing = "".join(f"{h}\n" for h in sorted(set(trained_on)))
+        atomic_write(trained_list(path), lambda tmp: Path(tmp).write_text(listing))
 
 
 def tuned_inputs(info: HeadInfo) -> list[tuple]:
@@ -122,4 +132,8 @@ def load_classifier(head_path: Path | str | None = None) -> Classifier:
         raise ModelFileError(f"{info_path.name} is not an aiart model description ({exc!r:.120})") from None
     if recorded and head_path.is_file() and recorded != file_sha256(head_path):
         raise ModelFileError(f"{head_path.name} does not match {info_path.name} (interrupted save?); save it again")
-    return Classifier(load_head_checked(head_path, info), info)
+    clf = Classifier(load_head_checked(head_path, info), info)
+    listing = trained_list(head_path)
+    if listing.is_file():
+        clf.trained_on = frozenset(listing.read_text().split())
+    return clf

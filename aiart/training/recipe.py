@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,11 +14,13 @@ from PIL import ImageOps
 
 from aiart import metrics
 from aiart.data.dataset import Sample
-from aiart.data.features import FeatureStore, Progress
+from aiart.data.families import family
+from aiart.data.features import FeatureStore, Progress, content_hash
 from aiart.data.images import ImageError, open_image
 from aiart.model.classifier import Classifier, HeadInfo, sigmoid, tuned_convs
-from aiart.training import finetune
-from aiart.training.fit import TrainConfig, calibrated_oof, cross_source, fit_head, fold_calibration, platt
+from aiart.training import finetune, validate
+from aiart.training.fit import TrainConfig, fit_head, fold_calibration
+from aiart.training.probe import DEFAULT_C, fit_probe, probe_fitter, probe_head
 
 
 def select(samples: Sequence[Sample], per_class: int | None, seed: int = 0) -> list[Sample]:
@@ -183,7 +186,7 @@ def train_split(
     else:
         z_va = clf_logits(head, x_va)
     if len(y_va) and len(set(y_va.tolist())) == 2:
-        a, b = platt(z_va, y_va)
+        a, b = validate.platt(z_va, y_va)
         fold_calibration(head, a, b)
         z_va = a * z_va + b
     val_p = sigmoid(z_va) if len(y_va) else np.zeros(0)
@@ -242,38 +245,37 @@ def clf_logits(head: keras.Model, x: np.ndarray) -> np.ndarray:
 
 
 def train_default(
-    clf: Classifier, samples: Sequence[Sample], config: TrainConfig, folds: int = 5, progress: Progress | None = None
-) -> tuple[keras.Model, HeadInfo]:
-    """The shipped model: cross-source CV for honest metrics and Platt scaling, then all data.
+    clf: Classifier,
+    samples: Sequence[Sample],
+    c: float = DEFAULT_C,
+    folds: int = 5,
+    seeds: Sequence[int] = (0, 1, 2),
+    progress: Progress | None = None,
+) -> tuple[keras.Model, HeadInfo, list[str]]:
+    """The shipped model: the yardstick for honest numbers, then the probe on all the data.
 
-    Every head, in the folds and the final one, trains for exactly `config.epochs`: choosing each
-    fold's epoch by its own held-out sources would flatter the metrics (and give logits of another
-    scale than the final head's, which spoils the calibration). The Platt scaling fit on the
-    out-of-fold logits (sources unseen by each fold's head) is baked into the final head.
+    The Platt scaling baked into the final head is fit on out-of-fold logits (sources unseen by
+    each fold's probe), and the "not sure" band is chosen on the calibrated out-of-fold P(AI):
+    neither looks at images the yardstick then judges. Returns the head, its description and the
+    content hashes of the images it was trained on.
     """
     x, y, kept, bad = features_for(FeatureStore(clf), samples, progress)
     groups = [s.source for s in kept]
-    final = TrainConfig(**{**config.as_dict(), "patience": 10**6})  # a fixed number of epochs
-    oof, fold_info = cross_source(x, y, groups, final, folds)
-    p_oof = calibrated_oof(oof, y, groups, folds)
-    per_source = {
-        src: {
-            "n": int(np.sum(m)),
-            "label": kept[int(np.flatnonzero(m)[0])].label,
-            "accuracy": float(np.mean((p_oof[m] >= 0.5) == y[m])),
-        }
-        for src in sorted(set(groups))
-        for m in [np.array(groups) == src]
+    by = {
+        "family": [family(s.generator) if s.y else "human-made" for s in kept],
+        "kind": [f"{'AI' if s.y else 'human'} {s.kind or 'unknown'}" for s in kept],
+        "source": groups,
     }
-    head, _ = fit_head(x, y, None, None, final)
-    a, b = platt(oof, y)
+    report = validate.yardstick(x, y, groups, probe_fitter(c), folds, seeds, by)
+    band = validate.unsure_band(report.p, np.tile(y, (len(seeds), 1)))
+    a, b = validate.platt(report.logits[0], y)
+    head = probe_head(fit_probe(x, y, c))
     fold_calibration(head, a, b)
-    summary = metrics.summary(p_oof, y)
-    summary["raw_accuracy"] = float(np.mean((oof > 0) == y))
     info = HeadInfo(
         input_size=clf.input_size,
         taps=clf.info.taps,
-        threshold=0.5,
+        keep_aspect=clf.keep_aspect,
+        unsure=band["half_width"],
         training={
             "data": "shared/data (see README model card)",
             "n": len(y),
@@ -281,11 +283,14 @@ def train_default(
             "n_human": int(len(y) - y.sum()),
             "sources": len(set(groups)),
             "skipped_files": len(bad),
-            "config": final.as_dict(),
-            "validation": f"{folds}-fold cross-validation holding out whole source repositories",
+            "head": f"logistic regression (scikit-learn), C={c}, balanced classes, standardized features",
+            "validation": f"{folds}-fold cross-validation holding out whole source repositories, seeds {list(seeds)}",
             "platt": [a, b],
-            "folds": fold_info,
         },
-        metrics={"cross_source": summary, "per_source": per_source},
+        metrics={
+            "yardstick": report.as_dict(),
+            "unsure": band,
+            "cross_source": metrics.summary(report.p[0], y, 0.5, band["half_width"]),
+        },
     )
-    return head, info
+    return head, info, [content_hash(Path(s.path).read_bytes()) for s in kept]

@@ -34,7 +34,7 @@ from aiart.config import CLASS_NAMES
 from aiart.data.dataset import IMAGE_SUFFIXES
 from aiart.data.images import ImageError, ImageSource, open_image
 from aiart.explain import default_layer, target_sign
-from aiart.model.classifier import Classifier, sigmoid, to_batch
+from aiart.model.classifier import Classifier, sigmoid
 
 STEPS = 8
 GRID = 14  # 16-pixel cells at 224: the size of one block5 activation
@@ -151,11 +151,11 @@ def evaluate(
     if steps < 2 or grid < 2:
         raise ValueError("steps and grid must be at least 2")
     layer = layer or default_layer(clf)
-    x = to_batch([open_image(image)], clf.input_size)
+    x = clf.to_batch([open_image(image)])
     if target is None:
         target = clf.label(float(sigmoid(clf.logits_of_batch(x)[0])))
     sign = target_sign(target)
-    size = (clf.input_size, clf.input_size)
+    size = x.shape[1:3]
     rng = np.random.default_rng(seed)
     orders = [cell_order(METHODS[m](clf.model, layer)(x, sign, size=size)[0][0], grid, rng) for m in methods]
     orders += [rng.permutation(grid * grid) for _ in range(random_orders)]

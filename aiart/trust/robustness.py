@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFilter
 
 from aiart.data.images import ImageSource, open_image
-from aiart.model.classifier import Classifier, sigmoid, to_batch
+from aiart.model.classifier import Classifier, sigmoid
 
 Probe = Callable[[Image.Image], Image.Image]
 
@@ -100,7 +100,7 @@ def probe(clf: Classifier, image: ImageSource) -> Robustness:
     """P(AI) of the image and of each probe's variant (one forward pass for all of them)."""
     img = open_image(image)
     variants = [img] + [fn(img) for _, fn in PROBES.values()]
-    p = sigmoid(clf.logits_of_batch(to_batch(variants, clf.input_size)))
+    p = sigmoid(clf.logits_of_images(variants))
     p0, label = float(p[0]), clf.label(float(p[0]))
     rows = [
         ProbeRow(name, text, float(q), float(q) - p0, clf.label(float(q)) != label)

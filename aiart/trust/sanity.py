@@ -25,7 +25,7 @@ from aiart.cam import METHODS
 from aiart.data.images import ImageSource, open_image
 from aiart.explain import default_layer, target_sign
 from aiart.model.backbone import BLOCKS
-from aiart.model.classifier import Classifier, sigmoid, to_batch
+from aiart.model.classifier import Classifier, sigmoid
 
 THRESHOLD = 0.5
 
@@ -107,10 +107,10 @@ def sanity_check(
 ) -> SanityResult:
     """Maps of each method as the head, then `blocks` conv blocks (default all), are randomized."""
     layer = layer or default_layer(clf)
-    x = to_batch([open_image(image)], clf.input_size)
+    x = clf.to_batch([open_image(image)])
     if target is None:
         target = clf.label(float(sigmoid(clf.logits_of_batch(x)[0])))
-    sign, size = target_sign(target), (clf.input_size, clf.input_size)
+    sign, size = target_sign(target), x.shape[1:3]
     plan = stages(clf)
     plan = plan[: 1 + blocks] if blocks is not None else plan
     maps = {m: [METHODS[m](clf.model, layer)(x, sign, size=size)[0][0]] for m in methods}

@@ -1,34 +1,10 @@
-"""Training pieces: source-held-out folds, Platt scaling, the recipe's selection and split."""
+"""Training pieces: fitting and calibrating heads, the recipe's selection, split and shipped model."""
 
 import numpy as np
 
 from aiart.data.dataset import Sample
-from aiart.training.fit import TrainConfig, fit_head, fold_calibration, group_folds, platt
+from aiart.training.fit import TrainConfig, fit_head, fold_calibration
 from aiart.training.recipe import default_holdout, select, split
-
-
-def test_group_folds_hold_out_whole_groups():
-    groups = ["a"] * 10 + ["b"] * 5 + ["c"] * 5 + ["d"] * 3 + ["e"] * 2
-    folds = group_folds(groups, k=3)
-    assert sorted(np.concatenate(folds).tolist()) == list(range(len(groups)))
-    for f in folds:
-        inside = {groups[i] for i in f}
-        outside = {g for j, g in enumerate(groups) if j not in set(f)}
-        assert not inside & outside
-
-
-def test_platt_recovers_a_known_scaling():
-    rng = np.random.default_rng(0)
-    z = rng.normal(0, 3, 5000)
-    y = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(int)
-    a, b = platt(z, y)
-    assert abs(a - 0.5) < 0.08 and abs(b + 1.0) < 0.15
-
-
-def test_platt_survives_separable_logits():
-    z = np.array([-50.0, -40, 40, 50])
-    a, b = platt(z, np.array([0, 0, 1, 1]))
-    assert np.isfinite(a) and np.isfinite(b) and a > 0
 
 
 def test_fit_head_learns_and_calibration_folds_into_the_logit():
@@ -88,23 +64,25 @@ def test_constant_training_channel_does_not_blow_up_validation():
     assert np.abs(standardized).max() < 1e3
 
 
-def test_train_default_cross_validates_with_fixed_epochs_and_calibrates(small_classifier, tmp_path):
+def test_train_default_reports_the_yardstick_calibrates_and_lists_its_images(small_classifier, tmp_path):
     from aiart.data.dataset import scan
+    from aiart.data.features import content_hash
     from aiart.training import recipe
     from tests.conftest import write_sourced_folder
 
     samples = scan(write_sourced_folder(tmp_path / "data"))
-    head, info = recipe.train_default(small_classifier, samples, TrainConfig(hidden=8, epochs=4, batch_size=4), folds=3)
-    assert (
-        info.training["config"]["epochs"] == 4
-        and info.training["n"] == 18
-        and info.training["sources"] == len({s.source for s in samples})
-    )
-    folds = info.training["folds"]
-    assert len(folds) == 3 and sorted(s for f in folds for s in f["sources"]) == sorted({s.source for s in samples})
+    head, info, trained = recipe.train_default(small_classifier, samples, folds=3, seeds=(0, 1))
+    assert info.training["n"] == 18 and info.training["sources"] == len({s.source for s in samples})
+    yard = info.metrics["yardstick"]
+    assert yard["seeds"] == [0, 1] and {"accuracy", "balanced_accuracy", "auc", "ece"} <= set(yard["summary"])
+    assert all(len(v) == 2 and np.isfinite(v[0]) for v in yard["summary"].values())
+    assert set(yard["tables"]["source"]) == {s.source for s in samples}
+    assert {"family", "kind"} <= set(yard["tables"])
+    band = info.metrics["unsure"]
+    assert info.unsure == band["half_width"] and 0 <= band["coverage"] <= 1
     cv = info.metrics["cross_source"]
-    assert {"accuracy", "ece", "raw_accuracy", "balanced_accuracy"} <= set(cv) and 0 <= cv["ece"] <= 1
-    assert set(info.metrics["per_source"]) == {s.source for s in samples}
+    assert {"accuracy", "ece", "coverage", "accuracy_when_sure"} <= set(cv)
+    assert sorted(trained) == sorted(content_hash(s.path.read_bytes()) for s in samples)
     a, b = info.training["platt"]
     assert np.isfinite(a) and np.isfinite(b) and head.output_shape == (None, 1)
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from aiart import cli
-from aiart.model.classifier import Classifier
+from aiart.model.classifier import Classifier, to_batch
 from aiart.model.storage import save_head
 from aiart.trust import faithfulness
 from aiart.trust.faithfulness import Curves, auc, cell_order, chosen_cells, evaluate, perturbation_curves
@@ -86,7 +86,7 @@ def test_chosen_cells_grow_in_equal_steps():
 
 def test_known_region_map_beats_random(region_clf, noise_image):
     """The true evidence map: deletion falls faster and insertion rises faster than random orders."""
-    x = faithfulness.to_batch([noise_image], 16)[0]
+    x = to_batch([noise_image], 16)[0]
     heat = np.zeros((16, 16))
     heat[REGION] = 1.0
     rng = np.random.default_rng(0)
@@ -113,7 +113,7 @@ def test_evaluate_hirescam_on_region_model_is_faithful(region_clf, noise_image):
 
 
 def test_perturbed_images_go_in_batches_and_duplicates_once(region_clf, noise_image, monkeypatch):
-    x = faithfulness.to_batch([noise_image], 16)[0]
+    x = to_batch([noise_image], 16)[0]
     calls = []
 
     def logits(batch):

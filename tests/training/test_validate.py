@@ -1,0 +1,104 @@
+"""The yardstick: whole sources held out, calibration never fit on a fold's own sources, the band."""
+
+import numpy as np
+import pytest
+
+from aiart.training import validate
+from aiart.training.probe import fit_probe, probe_fitter, probe_head
+
+
+def toy(n_sources: int = 12, per: int = 15, seed: int = 0):
+    """Two classes told apart by feature 0, plus a per-source offset the model must not memorise."""
+    rng = np.random.default_rng(seed)
+    x, y, groups = [], [], []
+    for s in range(n_sources):
+        label = s % 2
+        offset = rng.normal(0, 1, 6)
+        for _ in range(per):
+            v = rng.normal(0, 1, 6) + offset
+            v[0] += 2.0 * (label - 0.5) * 2
+            x.append(v)
+            y.append(label)
+            groups.append(f"src{s}")
+    return np.array(x), np.array(y), np.array(groups)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_source_folds_keep_sources_whole_and_balanced(seed):
+    _, _, groups = toy()
+    fold = validate.source_folds(groups, k=4, seed=seed)
+    for g in set(groups):
+        assert len(set(fold[groups == g])) == 1
+    sizes = np.bincount(fold, minlength=4)
+    assert sizes.min() > 0 and sizes.max() - sizes.min() <= 15
+
+
+def test_seeds_give_different_splits():
+    _, _, groups = toy()
+    assert not np.array_equal(validate.source_folds(groups, 4, 0), validate.source_folds(groups, 4, 1))
+
+
+def test_a_folds_own_labels_never_change_its_calibrated_p():
+    x, y, groups = toy()
+    fold = validate.source_folds(groups, k=3, seed=0)
+    fit = probe_fitter(1.0)
+    p = validate.calibrated(x, y, fold, fit, validate.out_of_fold(x, y, fold, fit))
+    flipped = np.where(fold == 0, 1 - y, y)
+    q = validate.calibrated(x, flipped, fold, fit, validate.out_of_fold(x, flipped, fold, fit))
+    np.testing.assert_allclose(p[fold == 0], q[fold == 0])
+    assert not np.allclose(p[fold != 0], q[fold != 0])
+
+
+def test_yardstick_reports_mean_and_spread_and_tables():
+    x, y, groups = toy()
+    kinds = np.where(y == 1, "AI a", "human b")
+    report = validate.yardstick(x, y, groups, probe_fitter(1.0), k=3, seeds=(0, 1), by={"kind": kinds})
+    assert report.logits.shape == report.p.shape == (2, len(y))
+    assert report.summary["accuracy"][0] > 0.8 and report.summary["auc"][0] > 0.9
+    assert 0 <= report.summary["ece"][0] <= 1 and report.summary["accuracy"][1] >= 0
+    assert set(report.tables["kind"]) == {"AI a", "human b"}
+    assert report.as_dict()["seeds"] == [0, 1]
+
+
+def test_unsure_band_is_the_narrowest_that_reaches_the_target():
+    p = np.array([0.05, 0.1, 0.45, 0.55, 0.9, 0.95, 0.48, 0.52])
+    y = np.array([0, 0, 1, 0, 1, 1, 1, 0])  # the four near 0.5 are all wrong
+    band = validate.unsure_band(p, y, target=0.9)
+    assert band["half_width"] == pytest.approx(0.06) and band["coverage"] == 0.5
+    assert band["accuracy_when_sure"] == 1.0
+    assert validate.unsure_band(p[:2], y[:2])["half_width"] == 0.0
+
+
+def test_platt_recovers_a_known_scaling():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, 5000)
+    y = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(int)
+    a, b = validate.platt(z, y)
+    assert abs(a - 0.5) < 0.08 and abs(b + 1.0) < 0.15
+
+
+def test_probe_head_gives_the_probes_logits():
+    x, y, _ = toy()
+    x = x * np.array([1, 10, 0.1, 1, 1, 5]) + 3
+    pipe = fit_probe(x, y, 0.1)
+    head = probe_head(pipe)
+    got = head.predict(x.astype(np.float32), verbose=0)[:, 0]
+    np.testing.assert_allclose(got, pipe.decision_function(x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("midjourney v5.2", "midjourney"),
+        ("dall-e 3 (ChatGPT; blog post)", "dall-e 3"),
+        ("dalle2", "dall-e 2"),
+        ("stable-diffusion-xl (base 1.0)", "stable diffusion xl"),
+        ("stable-diffusion-1.5 (Deliberate 2.0)", "stable diffusion 1.x / LDM"),
+        ("Kandinsky 3.1", "other diffusion"),
+        ("", "unknown"),
+    ],
+)
+def test_generator_families(text, want):
+    from aiart.data.families import family
+
+    assert family(text) == want

@@ -53,6 +53,7 @@ class Record:
     correct: bool | None
     error: str | None
     digest: str | None = None  # content hash of the file, to tell images the model trained on
+    generator: str = ""  # the manifest's generator or artist, when it names one
 
     @property
     def confidence(self) -> float | None:
@@ -74,10 +75,13 @@ def make_records(
     out = []
     for s, prob, err, digest in zip(samples, p, errors, digests):
         if err is not None or prob is None or math.isnan(prob):
-            out.append(Record(str(s.path), s.label, s.source, None, None, None, err or "not scored", digest))
+            out.append(
+                Record(str(s.path), s.label, s.source, None, None, None, err or "not scored", digest, s.generator)
+            )
             continue
         predicted = CLASS_NAMES[0] if prob >= threshold else CLASS_NAMES[1]
-        out.append(Record(str(s.path), s.label, s.source, float(prob), predicted, predicted == s.label, None, digest))
+        correct = predicted == s.label
+        out.append(Record(str(s.path), s.label, s.source, float(prob), predicted, correct, None, digest, s.generator))
     return out
 
 
@@ -128,6 +132,21 @@ def select(
 
 def sources(records: list[Record]) -> list[str]:
     return sorted({r.source for r in records})
+
+
+def source_names(records: list[Record], width: int = 60) -> dict[str, str]:
+    """A readable name per source: its most common generator or artist (from the manifest) and the
+    source itself, e.g. 'Midjourney v6 · user/repo'; just the source when the manifest names none."""
+    names = {}
+    for source in sources(records):
+        counts: dict[str, int] = {}
+        for r in records:
+            if r.source == source and r.generator:
+                counts[r.generator] = counts.get(r.generator, 0) + 1
+        who = max(counts, key=counts.get).split(" (")[0] if counts else ""
+        label = f"{who} · {source}" if who and who != source else source
+        names[source] = label if len(label) <= width else label[: width - 1] + "…"
+    return names
 
 
 def paginate(rows: list, page: int, per_page: int) -> tuple[list, int]:

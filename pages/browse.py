@@ -36,12 +36,13 @@ if records is None:
 keep.remembered("filter", "all")
 kind = st.segmented_control("Show", list(browse.FILTERS), format_func=browse.FILTERS.get, required=True, key="filter")
 source_col, sort_col, rescan_col = st.columns([4, 3, 2], vertical_alignment="bottom")
+readable = browse.source_names(records)
 keep.remembered("source", None)
 keep.remembered("sort", None)
 source = source_col.selectbox(
     "Source",
     [None, *browse.sources(records)],
-    format_func=lambda s: "All sources" if s is None else s,
+    format_func=lambda s: "All sources" if s is None else readable.get(s, s),
     key="source",
 )
 sort = sort_col.selectbox(
@@ -67,10 +68,11 @@ def explain_dialog(rec: browse.Record) -> None:
         ui.error_card(item)
         return
     ui.explanation_card(item, clf, ui.probabilities(clf, [item])[item.digest])
-    st.caption(f"Source: {ui.escape_md(rec.source)}")
+    origin = f"{rec.generator} · {rec.source}" if rec.generator else rec.source
+    st.caption(f"Source: {ui.escape_md(origin)}" + (" · seen in training" if rec.digest in trained else ""))
 
 
-trained = ui.trained_on(clf)
+trained = clf.trained_on
 
 
 def tile(rec: browse.Record) -> None:
@@ -110,7 +112,7 @@ def grid(rows: list[browse.Record], cls: str) -> None:
             tile(rec)
 
 
-where = f"source {ui.escape_md(source)}" if source else "this folder"
+where = f"source {ui.escape_md(readable.get(source, source))}" if source else "this folder"
 browse_ui.metrics_panel(clf, browse.select(records, "all", source), where)
 selected = browse.select(records, kind, source, sort)
 st.subheader(f"{browse.FILTERS[kind]}: {len(selected)} image(s)")

@@ -50,7 +50,17 @@ def test_records_carry_verdicts(records):
     bad = records[-1]
     assert (bad.p_ai, bad.predicted, bad.correct, bad.confidence) == (None, None, None, None)
     assert bad.error == "not a recognised image format"
-    assert set(a1.to_dict()) == {"path", "label", "source", "p_ai", "predicted", "correct", "error", "digest"}
+    assert set(a1.to_dict()) == {
+        "path",
+        "label",
+        "source",
+        "p_ai",
+        "predicted",
+        "correct",
+        "error",
+        "digest",
+        "generator",
+    }
 
 
 def test_filters_return_the_right_files(records):
@@ -152,6 +162,14 @@ def test_overview_and_time_estimate(labelled_folder):
     assert browse.minutes_to_score(1) == 1 and browse.minutes_to_score(2303) >= 8
 
 
+def test_source_names_use_the_manifests_generator():
+    rows = [
+        browse.Record(f"{i}", AI, "user/repo", 0.9, AI, True, None, None, "Midjourney v6 (web, 2024)") for i in (1, 2)
+    ]
+    rows.append(browse.Record("3", HUMAN, "wiki/art", 0.1, HUMAN, True, None, None, ""))
+    assert browse.source_names(rows) == {"user/repo": "Midjourney v6 · user/repo", "wiki/art": "wiki/art"}
+
+
 def test_split_seen_separates_training_images(records):
     unseen, seen = browse.split_seen(records, frozenset({"hash-a0", "hash-h1"}))
     assert names(seen) == ["a0", "h1"] and len(unseen) == len(records) - 2
@@ -186,6 +204,7 @@ def test_cli_browse_json(known_folder, small_classifier, tmp_path, capsys):
         "correct": False,
         "error": None,
         "digest": content_hash((known_folder / "AI_GENERATED" / "ai_generated_2.png").read_bytes()),
+        "generator": "",
     }
     summary = out["summary"]
     assert (summary["n"], summary["unreadable"], summary["matched"]) == (8, 1, 2)

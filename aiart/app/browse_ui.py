@@ -102,7 +102,7 @@ def balanced(s: dict) -> float | None:
 
 def metrics_panel(clf: Classifier, scoped: list[browse.Record], where: str) -> None:
     """Accuracy, calibration, confusion, per-class scores and reliability, on images the model never saw."""
-    unseen, seen = browse.split_seen(scoped, ui.trained_on(clf))
+    unseen, seen = browse.split_seen(scoped, clf.trained_on)
     st.subheader(f"How good is the model on {where}?")
     if seen:
         st.info(

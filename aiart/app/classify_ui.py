@@ -41,7 +41,7 @@ def results_rows(clf: Classifier, items: list[ui.Item], p_ai: dict[str, float]) 
         rows.append(
             {
                 "file": it.name,
-                "verdict": honesty.WORDS[honesty.verdict(clf, p)] if p is not None else "could not be read",
+                "verdict": honesty.WORDS[clf.verdict(p)] if p is not None else "could not be read",
                 "P(AI-generated)": round(100 * p) if p is not None else np.nan,
                 "dataset label": ui.PRETTY.get(it.truth, ""),
                 "problem": it.error or "",

@@ -14,7 +14,7 @@ import streamlit as st
 from PIL import Image
 
 from aiart import config
-from aiart.app import honesty, keep, ui
+from aiart.app import keep, ui
 from aiart.data.dataset import DatasetError, Sample, scan
 from aiart.model.classifier import Classifier
 
@@ -93,7 +93,7 @@ def draw(source: str) -> tuple[ui.Item | None, list[str]]:
 
 def origin(sample: Sample) -> str:
     """The manifest's generator or artist when it names one, else the source folder."""
-    return getattr(sample, "generator", "") or sample.source
+    return sample.generator or sample.source
 
 
 @st.cache_data(ttl=600, max_entries=4, show_spinner="Checking which images the model trained on...")
@@ -121,7 +121,7 @@ def draw_dataset(problems: list[str]) -> tuple[ui.Item | None, list[str]]:
     except DatasetError as exc:
         return None, [str(exc)]
     clf = ui.get_classifier()
-    trained = ui.trained_on(clf)
+    trained = clf.trained_on
     seen = seen_paths(root, trained, clf.version) if trained else frozenset()
     ss = st.session_state
     rng = ss.setdefault("classroom_rng", random.Random())
@@ -171,7 +171,7 @@ def reveal(clf: Classifier) -> None:
         return
     rnd.p_ai = float(clf.predict([Image.fromarray(rnd.item.image)])[0])
     rnd.answer = rnd.item.truth or st.session_state.get("classroom_answer")
-    score.add(rnd.guess, honesty.verdict(clf, rnd.p_ai), rnd.answer)
+    score.add(rnd.guess, clf.verdict(rnd.p_ai), rnd.answer)
 
 
 def reset_score() -> None:

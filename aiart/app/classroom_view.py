@@ -138,7 +138,7 @@ def mark(right: bool) -> str:
 
 def reveal_view(clf: Classifier, rnd: Round) -> None:
     """The model's verdict (with "not sure" and its measured accuracy), the answer, and the heatmap with a legend."""
-    said, answer = honesty.verdict(clf, rnd.p_ai), rnd.answer
+    said, answer = clf.verdict(rnd.p_ai), rnd.answer
     top, controls = st.columns([5, 1], gap="medium", vertical_alignment="center")
     with top.container(key="classroom-verdict"):
         st.markdown(f"## The model says: {honesty.WORDS[said]} · P(AI) = {rnd.p_ai:.0%}")

@@ -11,20 +11,10 @@ import math
 
 import streamlit as st
 
+from aiart.config import UNSURE
 from aiart.model.classifier import Classifier
 
-UNSURE = "UNSURE"  # `aiart.config.UNSURE` once the model abstains
 WORDS = {"AI_GENERATED": "AI-generated", "NON_AI_GENERATED": "human-made", UNSURE: "not sure"}
-
-
-def unsure_band(clf: Classifier) -> float:
-    """Half-width of the "not sure" band of P(AI) around 0.5 (0 for a model without one)."""
-    return float(getattr(clf.info, "unsure", 0.0) or 0.0)
-
-
-def verdict(clf: Classifier, p_ai: float) -> str:
-    """The class name, or UNSURE inside the model's "not sure" band."""
-    return UNSURE if abs(p_ai - 0.5) < unsure_band(clf) else clf.label(p_ai)
 
 
 def measured_accuracy(clf: Classifier) -> tuple[float, float | None] | None:
@@ -49,7 +39,7 @@ def accuracy_words(clf: Classifier) -> str:
 
 def verdict_line(clf: Classifier, p_ai: float) -> str:
     """'Looks **AI-generated** · P(AI) 87%', or '**Not sure** · P(AI) 53%' inside the band."""
-    said = verdict(clf, p_ai)
+    said = clf.verdict(p_ai)
     if said == UNSURE:
         return f"**Not sure** · P(AI) {p_ai:.0%}, too close to call"
     hint = " (close to a coin flip)" if abs(p_ai - 0.5) < 0.1 else ""
@@ -58,7 +48,7 @@ def verdict_line(clf: Classifier, p_ai: float) -> str:
 
 def caveat(clf: Classifier) -> str:
     """One sentence for under a verdict: a probability is not a guarantee."""
-    band = unsure_band(clf)
+    band = clf.info.unsure
     unsure = f" Between {0.5 - band:.0%} and {0.5 + band:.0%} it says *not sure*." if band else ""
     return f"P(AI) is the model's score, not a guarantee: it is {accuracy_words(clf)}.{unsure}"
 

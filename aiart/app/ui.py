@@ -15,7 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from aiart.app import honesty
 from aiart.app.keep import keep_widgets, remembered
-from aiart.config import CLASS_NAMES, DEFAULT_HEAD
+from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import default_layer
 from aiart.model.classifier import Classifier
 
@@ -62,11 +62,6 @@ def default_classifier() -> Classifier:
 def get_classifier() -> Classifier:
     """This session's model: a head kept on the Train page, else the shared default."""
     return st.session_state.get("session_classifier") or default_classifier()
-
-
-def trained_on(clf: Classifier) -> frozenset[str]:
-    """Content hashes of the images `clf` was trained on; empty for a model that does not list them."""
-    return getattr(clf, "trained_on", frozenset())
 
 
 def require_classifier() -> Classifier:
@@ -332,10 +327,10 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             st.metric("P(AI-generated)", f"{p_ai:.1%}")
             st.markdown(honesty.verdict_line(clf, p_ai))
             if item.truth:
-                said = honesty.verdict(clf, p_ai)
+                said = clf.verdict(p_ai)
                 right_or_wrong = (
                     "the model is not sure"
-                    if said == honesty.UNSURE
+                    if said == UNSURE
                     else ":green[the model is right]"
                     if item.truth == said
                     else ":red[the model is wrong]"

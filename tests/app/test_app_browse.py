@@ -137,7 +137,7 @@ def test_folder_and_filter_survive_a_page_switch(app, known_folder, tmp_path):
 def test_training_images_are_marked_and_left_out_of_metrics(monkeypatch, small_classifier, known_folder):
     monkeypatch.setenv("AIART_DATA", str(known_folder))
     seen = {content_hash((known_folder / "AI_GENERATED" / f"ai_generated_{i}.png").read_bytes()) for i in (0, 1)}
-    monkeypatch.setattr("aiart.app.ui.trained_on", lambda clf: frozenset(seen))
+    monkeypatch.setattr(small_classifier, "trained_on", frozenset(seen))
     at = open_browse(monkeypatch, small_classifier)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Images scored"] == "6"  # 8 readable, 2 of them seen in training

@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 from aiart import metrics
 from aiart.config import CLASS_NAMES, cache_dir
 from aiart.data import dataset
-from aiart.data.features import Progress, content_hash
+from aiart.data.features import Progress, content_hashes
 from aiart.data.images import open_image, shrink
 from aiart.model.classifier import Classifier
 
@@ -86,14 +86,7 @@ def make_records(
 
 
 def file_digests(samples: list[dataset.Sample]) -> list[str | None]:
-    """Each file's content hash (None if it cannot be read): the key of the model's training list."""
-    out: list[str | None] = []
-    for s in samples:
-        try:
-            out.append(content_hash(s.path.read_bytes()))
-        except OSError:
-            out.append(None)
-    return out
+    return content_hashes([s.path for s in samples])
 
 
 def split_seen(records: list[Record], trained_on: frozenset[str]) -> tuple[list[Record], list[Record]]:

@@ -222,3 +222,11 @@ def test_cli_browse_json(known_folder, small_classifier, tmp_path, capsys):
 
     assert main([*args, "--source", "nowhere"]) == 2
     assert "unknown source 'nowhere'" in capsys.readouterr().err
+
+
+def test_time_left_ignores_images_that_were_already_cached():
+    from aiart.data.features import TimeLeft
+
+    left = TimeLeft()
+    assert left(90, 100, 0.0) is None  # 90 cached, nothing computed yet
+    assert left(95, 100, 10.0) == pytest.approx(10.0)  # 5 computed in 10 s: 5 more take 10 s, not 0.5 s

@@ -17,6 +17,7 @@ from aiart import browse
 from aiart.app import ui
 from aiart.config import CLASS_NAMES
 from aiart.data.dataset import scan
+from aiart.data.features import TimeLeft
 from aiart.model.classifier import Classifier
 
 SHORT = {"AI_GENERATED": "AI", "NON_AI_GENERATED": "human"}
@@ -61,10 +62,10 @@ def offer(root: Path) -> bool:
 
 def compute(clf: Classifier, root: Path) -> list[browse.Record]:
     """`browse.predictions` with a progress bar (count and time left)."""
-    slot = st.empty()
+    slot, left = st.empty(), TimeLeft()
 
     def show(done: int, total: int, elapsed: float) -> None:
-        eta = elapsed / done * (total - done) if done and elapsed else 0.0
+        eta = left(done, total, elapsed)
         text = f"Computing predictions for the folder: {done}/{total} images"
         slot.progress(done / max(total, 1), text=text + (f" · about {eta:.0f} s left" if eta else ""))
 

@@ -28,13 +28,13 @@ def measured_accuracy(clf: Classifier) -> tuple[float, float | None] | None:
 
 
 def accuracy_words(clf: Classifier) -> str:
-    """'right about 73% of the time (± 6 points)' or a plain 'not measured'."""
+    """A clause: 'it is right about 73% of the time (± 6 points) on ...', or that it was never measured."""
     measured = measured_accuracy(clf)
     if measured is None:
-        return "its accuracy on unseen artworks has not been measured"
+        return "its accuracy on artworks it never saw has not been measured"
     mean, sd = measured
     spread = f" (± {sd * 100:.0f} points between sources)" if sd and not math.isnan(sd) else ""
-    return f"right about {mean:.0%} of the time{spread} on artworks from sources it never saw"
+    return f"it is right about {mean:.0%} of the time{spread} on artworks from sources it never saw"
 
 
 def verdict_line(clf: Classifier, p_ai: float) -> str:
@@ -50,7 +50,7 @@ def caveat(clf: Classifier) -> str:
     """One sentence for under a verdict: a probability is not a guarantee."""
     band = clf.info.unsure
     unsure = f" Between {0.5 - band:.0%} and {0.5 + band:.0%} it says *not sure*." if band else ""
-    return f"P(AI) is the model's score, not a guarantee: it is {accuracy_words(clf)}.{unsure}"
+    return f"P(AI) is the model's score, not a guarantee: {accuracy_words(clf)}.{unsure}"
 
 
 def model_note(clf: Classifier) -> None:

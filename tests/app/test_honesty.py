@@ -59,3 +59,13 @@ def test_per_class_scores_are_na_without_images_or_predictions():
     assert table["AI-generated"].to_dict() == {"precision": "1.00", "recall": "0.75", "F1": "0.86", "images": "4"}
     assert table["human-made"].to_dict() == {"precision": "0.00", "recall": "n/a", "F1": "n/a", "images": "0"}
     assert browse_ui.balanced(s) is None and browse_ui.percent(float("nan")) == "n/a"
+
+
+def test_train_comparison_counts_validation_images_the_default_model_trained_on(labelled_folder):
+    from aiart.data.dataset import scan
+    from aiart.data.features import content_hash
+    from aiart.training.compare import seen_count
+
+    samples = [s for s in scan(labelled_folder) if s.path.suffix == ".png"]
+    trained = frozenset(content_hash(s.path.read_bytes()) for s in samples[:3])
+    assert seen_count(trained, samples) == 3 and seen_count(frozenset(), samples) == 0

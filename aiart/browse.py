@@ -273,5 +273,5 @@ def reliability_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> Figure:
     ax.plot([0, 1], [0, 1], "--", color="#888888", label="perfectly calibrated")
     ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="predicted P(AI)", ylabel="fraction actually AI")
     ax.set_title(f"Reliability (ECE = {metrics.ece(p, y, bins):.3f})", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)  # below the axes, off the bars
     return fig

@@ -19,7 +19,9 @@ st.caption(
     "wrong, and why (click Explain under any image)."
 )
 
-root = ui.folder_input("data-dir")
+with st.expander("Upload a zip instead of a server folder", icon=":material/folder_zip:"):
+    uploaded = browse_ui.zip_folder()
+root = uploaded or ui.folder_input("data-dir")
 if root is None:
     st.page_link("pages/classify.py", label="Classify your own images instead", icon=":material/image_search:")
     st.stop()
@@ -57,8 +59,19 @@ rescan_col.button(
 )
 
 
+def step(by: int) -> None:
+    st.session_state["browse-open"] += by
+
+
 @st.dialog("Why this verdict?", width="large")
-def explain_dialog(rec: browse.Record) -> None:
+def explain_dialog(rows: list[browse.Record]) -> None:
+    """One image's explanation, with Previous and Next through the images of its tab."""
+    i = st.session_state["browse-open"] % len(rows)
+    rec = rows[i]
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Previous", icon=":material/chevron_left:", key="dialog-prev", on_click=step, args=(-1,))
+        st.caption(f"Image {i + 1} of {len(rows)}")
+        st.button("Next", icon=":material/chevron_right:", key="dialog-next", on_click=step, args=(1,))
     try:
         name = str(Path(rec.path).relative_to(root))
     except ValueError:
@@ -75,7 +88,7 @@ def explain_dialog(rec: browse.Record) -> None:
 trained = clf.trained_on
 
 
-def tile(rec: browse.Record) -> None:
+def tile(rec: browse.Record, readable: list[browse.Record]) -> None:
     """Thumbnail (loaded only for the page on screen), verdict, and a button opening its explanation."""
     tid = content_hash(rec.path.encode())[:12]
     with st.container(border=True, width=TILE_WIDTH, key=f"tile-{tid}"):
@@ -95,7 +108,8 @@ def tile(rec: browse.Record) -> None:
             st.badge("seen in training", icon=":material/school:", color="gray")
         st.caption(ui.escape_md(Path(rec.path).name))
         if picture is not None and st.button("Explain", key=f"explain-{tid}", width="stretch"):
-            explain_dialog(rec)
+            st.session_state["browse-open"] = readable.index(rec)
+            explain_dialog(readable)
 
 
 def grid(rows: list[browse.Record], cls: str) -> None:
@@ -108,8 +122,9 @@ def grid(rows: list[browse.Record], cls: str) -> None:
     first = (page - 1) * PER_PAGE + 1
     st.caption(f"Images {first}–{first + len(shown) - 1} of {len(rows)}")
     with st.container(horizontal=True, gap="small", key=f"grid-{cls}"):
+        readable = [r for r in rows if r.error is None]
         for rec in shown:
-            tile(rec)
+            tile(rec, readable)
 
 
 where = f"source {ui.escape_md(readable.get(source, source))}" if source else "this folder"

@@ -18,6 +18,7 @@ from aiart.app import ui
 from aiart.config import CLASS_NAMES
 from aiart.data.dataset import scan
 from aiart.data.features import TimeLeft
+from aiart.data.uploads import extract, split_by_class
 from aiart.model.classifier import Classifier
 
 SHORT = {"AI_GENERATED": "AI", "NON_AI_GENERATED": "human"}
@@ -72,6 +73,30 @@ def compute(clf: Classifier, root: Path) -> list[browse.Record]:
     records = browse.predictions(clf, root, progress=show)
     slot.empty()
     return records
+
+
+def zip_folder() -> Path | None:
+    """A labelled zip uploaded instead of a server folder: unpacked once into a private temp folder that
+    lives as long as this session keeps it."""
+    f = st.file_uploader(
+        "…or upload a zip holding AI_GENERATED/ and NON_AI_GENERATED/ folders",
+        type=["zip"],
+        key="browse-zip",
+        help="The images stay on the server for this browser session only.",
+    )
+    kept = st.session_state.get("browse-zip-set")
+    if f is not None and (kept is None or kept[0] != f.file_id):
+        with st.spinner("Unpacking and checking the images..."):
+            problems: list[str] = []
+            upload = extract(split_by_class(f.name, f.getvalue(), problems))
+            upload.problems[:0] = problems
+        st.session_state["browse-zip-set"] = kept = (f.file_id, upload)
+    if kept is None:
+        return None
+    if kept[1].problems:
+        with st.expander(f"{len(kept[1].problems)} files in the zip left out", icon=":material/warning:"):
+            st.dataframe(pd.DataFrame({"file and reason": kept[1].problems}), hide_index=True)
+    return kept[1].root
 
 
 def forget_folder() -> None:

@@ -18,7 +18,7 @@ from aiart.app import honesty, ui
 from aiart.browse import paginate
 from aiart.model.classifier import Classifier
 
-FULL_CARDS_UP_TO = 3  # more images than this read as a grid of compact cards
+FULL_CARDS_UP_TO = 4  # more images than this read as a grid of compact cards
 GRID_PER_PAGE = 24
 THUMB = 96
 

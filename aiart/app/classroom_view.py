@@ -23,7 +23,7 @@ SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples"
 BIG = (1800, 1200)  # pictures are drawn this large and scaled down by the browser to fit
 PROJECTOR_CSS = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-bottom: 1rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; padding-bottom: 1rem; }
 h1 { font-size: 2rem !important; padding: 0 !important; }
 .st-key-classroom-verdict h2 { font-size: 2.1rem !important; padding: 0.2rem 0 !important; }
 .st-key-classroom-verdict h3 { font-size: 1.5rem !important; padding: 0.1rem 0 !important; }

@@ -143,3 +143,24 @@ def test_training_images_are_marked_and_left_out_of_metrics(monkeypatch, small_c
     assert metrics["Images scored"] == "6"  # 8 readable, 2 of them seen in training
     assert "trained on 2 of these 9 images" in at.info[0].value
     assert sum("seen in training" in m.value for m in at.markdown) == 2  # st.badge is Markdown
+
+
+def test_a_labelled_zip_instead_of_a_server_folder(monkeypatch, small_classifier, tmp_path):
+    import io
+    import zipfile
+
+    from tests.conftest import png_bytes, synthetic_art
+
+    monkeypatch.setattr("aiart.config.default_data_dir", lambda: None)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i in range(2):
+            z.writestr(f"set/AI_GENERATED/a{i}.png", png_bytes(synthetic_art(i, True)))
+            z.writestr(f"set/non_ai_generated/h{i}.png", png_bytes(synthetic_art(i, False)))
+        z.writestr("set/readme.txt", b"hello")
+    at = open_browse(monkeypatch, small_classifier)
+    at.file_uploader(key="browse-zip").set_value(("class.zip", buf.getvalue(), "application/zip")).run()
+    assert not at.exception and any("**4 images**" in m.value for m in at.markdown)
+    at.button(key="browse-compute").click().run()
+    assert {m.label: m.value for m in at.metric}["Images scored"] == "4"
+    assert len(tiles(at)) == 4  # both tabs

@@ -145,10 +145,10 @@ def test_uploads_survive_a_page_switch_until_cleared(app):
 
 
 def test_a_batch_reads_as_a_grid_with_details(app):
-    files = [(f"art{i}.png", png_bytes(synthetic_art(i, i % 2 == 0)), "image/png") for i in range(5)]
+    files = [(f"art{i}.png", png_bytes(synthetic_art(i, i % 2 == 0)), "image/png") for i in range(6)]
     app.file_uploader(key="uploader").set_value(files).run()
     assert not app.exception and not app.metric  # compact cards: no full card until Details
     details = [b for b in app.button if b.key.startswith("details-")]
-    assert len(details) == 5
+    assert len(details) == 6
     details[0].click().run()
     assert not app.exception and [m.label for m in app.metric] == ["P(AI-generated)"]

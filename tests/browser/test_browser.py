@@ -400,6 +400,8 @@ def test_classroom_fits_the_projector_and_hides_presenter_controls(new_page, app
     for i in range(2):
         b = images.nth(i).bounding_box()
         assert b["y"] + b["height"] <= viewport["height"], f"revealed image {i} ends at {b['y'] + b['height']:.0f}"
+    legend = page.get_by_text("Blue: little influence").bounding_box()
+    assert legend["y"] + legend["height"] <= viewport["height"], "the heatmap's colour legend is off screen"
     page.screenshot(path=app.shots / f"classroom-reveal-{size}.png")
 
     page.get_by_role("button", name="Presenter").click()

@@ -6,7 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
-st.set_page_config(page_title="aiart: AI or human art?", page_icon="🎨", layout="wide")
+st.set_page_config(page_title="aiart: AI or human art?", page_icon=":material/palette:", layout="wide")
 
 pages = [
     st.Page("pages/classify.py", title="Classify", icon=":material/image_search:", default=True),

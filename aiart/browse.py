@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 from aiart import metrics
 from aiart.config import CLASS_NAMES, cache_dir
 from aiart.data import dataset
-from aiart.data.features import Progress
+from aiart.data.features import Progress, content_hashes
 from aiart.data.images import open_image, shrink
 from aiart.model.classifier import Classifier
 
@@ -32,6 +32,7 @@ FILTERS = {
     "confident-mistakes": f"Confident mistakes (≥{CONFIDENT:.0%} sure)",
     "unsure": f"Unsure (P(AI) {0.5 - UNSURE_MARGIN:.0%}–{0.5 + UNSURE_MARGIN:.0%})",
 }
+SECONDS_PER_IMAGE = 0.25  # VGG16 features of one new image on a busy 2-core server (2303 images: ~8 min)
 SORTS = {"p_ai": "P(AI) low → high", "-p_ai": "P(AI) high → low"}
 
 
@@ -51,6 +52,8 @@ class Record:
     predicted: str | None
     correct: bool | None
     error: str | None
+    digest: str | None = None  # content hash of the file, to tell images the model trained on
+    generator: str = ""  # the manifest's generator or artist, when it names one
 
     @property
     def confidence(self) -> float | None:
@@ -62,17 +65,34 @@ class Record:
 
 
 def make_records(
-    samples: list[dataset.Sample], p: np.ndarray, errors: list[str | None], threshold: float
+    samples: list[dataset.Sample],
+    p: np.ndarray,
+    errors: list[str | None],
+    digests: list[str | None],
+    threshold: float,
 ) -> list[Record]:
-    """Join samples, probabilities (NaN = unreadable) and error messages into records."""
+    """Join samples, probabilities (NaN = unreadable), error messages and content hashes into records."""
     out = []
-    for s, prob, err in zip(samples, p, errors):
+    for s, prob, err, digest in zip(samples, p, errors, digests):
         if err is not None or prob is None or math.isnan(prob):
-            out.append(Record(str(s.path), s.label, s.source, None, None, None, err or "not scored"))
+            out.append(
+                Record(str(s.path), s.label, s.source, None, None, None, err or "not scored", digest, s.generator)
+            )
             continue
         predicted = CLASS_NAMES[0] if prob >= threshold else CLASS_NAMES[1]
-        out.append(Record(str(s.path), s.label, s.source, float(prob), predicted, predicted == s.label, None))
+        correct = predicted == s.label
+        out.append(Record(str(s.path), s.label, s.source, float(prob), predicted, correct, None, digest, s.generator))
     return out
+
+
+def file_digests(samples: list[dataset.Sample]) -> list[str | None]:
+    return content_hashes([s.path for s in samples])
+
+
+def split_seen(records: list[Record], trained_on: frozenset[str]) -> tuple[list[Record], list[Record]]:
+    """(images the model never trained on, images it did): metrics on the second flatter the model."""
+    seen = [r for r in records if r.digest in trained_on]
+    return [r for r in records if r.digest not in trained_on], seen
 
 
 def select(
@@ -105,6 +125,21 @@ def select(
 
 def sources(records: list[Record]) -> list[str]:
     return sorted({r.source for r in records})
+
+
+def source_names(records: list[Record], width: int = 60) -> dict[str, str]:
+    """A readable name per source: its most common generator or artist (from the manifest) and the
+    source itself, e.g. 'Midjourney v6 · user/repo'; just the source when the manifest names none."""
+    names = {}
+    for source in sources(records):
+        counts: dict[str, int] = {}
+        for r in records:
+            if r.source == source and r.generator:
+                counts[r.generator] = counts.get(r.generator, 0) + 1
+        who = max(counts, key=counts.get).split(" (")[0] if counts else ""
+        label = f"{who} · {source}" if who and who != source else source
+        names[source] = label if len(label) <= width else label[: width - 1] + "…"
+    return names
 
 
 def paginate(rows: list, page: int, per_page: int) -> tuple[list, int]:
@@ -140,28 +175,41 @@ def cache_file(version: str, key: str) -> Path:
     return cache_dir() / "predictions" / version / f"{key}.json"
 
 
-def read_cache(path: Path, samples: list[dataset.Sample]) -> tuple[np.ndarray, list[str | None]] | None:
-    """Cached (p, errors) if the file is intact and lists exactly these paths; else None."""
+def read_cache(path: Path, samples: list[dataset.Sample]) -> tuple[np.ndarray, list[str | None], list] | None:
+    """Cached (p, errors, content hashes) if the file is intact and lists exactly these paths; else None.
+    A cache written before content hashes were kept gets them now (reading files is cheap; scoring is not)."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if raw["paths"] != [str(s.path) for s in samples]:
             return None
         p = np.array([np.nan if v is None else v for v in raw["p_ai"]], float)
         errors = list(raw["errors"])
+        digests = list(raw.get("digests") or file_digests(samples))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return (p, errors) if len(p) == len(errors) == len(samples) else None
+    return (p, errors, digests) if len(p) == len(errors) == len(digests) == len(samples) else None
 
 
-def write_cache(path: Path, samples: list[dataset.Sample], p: np.ndarray, errors: list[str | None]) -> None:
+def write_cache(
+    path: Path, samples: list[dataset.Sample], p: np.ndarray, errors: list[str | None], digests: list | None = None
+) -> None:
     from aiart.model.storage import atomic_write
 
     payload = {
         "paths": [str(s.path) for s in samples],
         "p_ai": [None if math.isnan(v) else float(v) for v in p],
         "errors": errors,
+        "digests": digests if digests is not None else file_digests(samples),
     }
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(payload), encoding="utf-8"))
+
+
+def cached_predictions(clf: Classifier, root: Path | str) -> list[Record] | None:
+    """Records from the disk cache when this folder state was scored by this model before, else None:
+    a page can then open at once, or offer to compute (`predictions`) instead of starting unasked."""
+    samples = dataset.scan(root)
+    cached = read_cache(cache_file(clf.version, folder_key(samples)), samples)
+    return None if cached is None else make_records(samples, *cached, clf.threshold)
 
 
 def predictions(clf: Classifier, root: Path | str, progress: Progress | None = None) -> list[Record]:
@@ -174,14 +222,27 @@ def predictions(clf: Classifier, root: Path | str, progress: Progress | None = N
     samples = dataset.scan(root)
     path = cache_file(clf.version, folder_key(samples))
     cached = read_cache(path, samples)
-    if cached is not None:
-        p, errors = cached
-    else:
+    if cached is None:
         computed, p, errors = predict_folder(clf, Path(root), progress)
+        digests = file_digests(computed)
         if [s.path for s in computed] == [s.path for s in samples]:  # the folder did not change meanwhile
-            write_cache(path, samples, p, errors)
-        samples = computed
-    return make_records(samples, p, errors, clf.threshold)
+            write_cache(path, computed, p, errors, digests)
+        cached, samples = (p, errors, digests), computed
+    return make_records(samples, *cached, clf.threshold)
+
+
+def overview(samples: list[dataset.Sample]) -> dict:
+    """What a folder holds before anything is computed: images per class and per source."""
+    per_class = {c: sum(s.label == c for s in samples) for c in CLASS_NAMES}
+    per_source: dict[str, int] = {}
+    for s in samples:
+        per_source[s.source] = per_source.get(s.source, 0) + 1
+    return {"n": len(samples), "per_class": per_class, "per_source": per_source}
+
+
+def minutes_to_score(n: int) -> int:
+    """A whole-minute estimate for scoring `n` new images on this kind of server (at least 1)."""
+    return max(1, math.ceil(n * SECONDS_PER_IMAGE / 60))
 
 
 # -- pictures -----------------------------------------------------------------------------------
@@ -212,5 +273,5 @@ def reliability_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> Figure:
     ax.plot([0, 1], [0, 1], "--", color="#888888", label="perfectly calibrated")
     ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="predicted P(AI)", ylabel="fraction actually AI")
     ax.set_title(f"Reliability (ECE = {metrics.ece(p, y, bins):.3f})", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)  # below the axes, off the bars
     return fig

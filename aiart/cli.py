@@ -8,13 +8,16 @@ import sys
 from pathlib import Path
 
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD
+from aiart.data.features import TimeLeft
 
 
 def progress_bar(label: str):
     """A one-line stderr progress bar with count and ETA, for long feature runs."""
 
+    left = TimeLeft()
+
     def show(done: int, total: int, elapsed: float) -> None:
-        eta = elapsed / max(done, 1) * (total - done) if done else 0.0
+        eta = left(done, total, elapsed) or 0.0
         bar = "#" * int(30 * done / max(total, 1))
         sys.stderr.write(f"\r{label} [{bar:<30}] {done}/{total} ETA {eta:4.0f}s")
         if done >= total:

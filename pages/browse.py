@@ -2,18 +2,16 @@
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from aiart import browse
-from aiart.app import ui
+from aiart.app import browse_ui, keep, ui
 from aiart.config import CLASS_NAMES
 from aiart.data.dataset import DatasetError
 from aiart.data.features import content_hash
 
 PER_PAGE = 20
 TILE_WIDTH = 168  # three tiles per row even beside the sidebar on a 1024 px projector
-SHORT = {"AI_GENERATED": "AI", "NON_AI_GENERATED": "human"}
 
 ui.page_header(":material/photo_library: Browse the dataset")
 st.caption(
@@ -21,26 +19,32 @@ st.caption(
     "wrong, and why (click Explain under any image)."
 )
 
-root = ui.folder_input("data-dir")
+with st.expander("Upload a zip instead of a server folder", icon=":material/folder_zip:"):
+    uploaded = browse_ui.zip_folder()
+root = uploaded or ui.folder_input("data-dir")
 if root is None:
     st.page_link("pages/classify.py", label="Classify your own images instead", icon=":material/image_search:")
     st.stop()
 
 clf = ui.require_classifier()
 try:
-    records = ui.folder_records(clf, root)
+    records = browse_ui.folder_records(clf, root)
 except DatasetError as exc:
     st.error(ui.escape_md(str(exc)), icon=":material/folder_off:")
     st.stop()
+if records is None:
+    st.stop()
 
-kind = st.segmented_control(
-    "Show", list(browse.FILTERS), format_func=browse.FILTERS.get, default="all", required=True, key="filter"
-)
+keep.remembered("filter", "all")
+kind = st.segmented_control("Show", list(browse.FILTERS), format_func=browse.FILTERS.get, required=True, key="filter")
 source_col, sort_col, rescan_col = st.columns([4, 3, 2], vertical_alignment="bottom")
+readable = browse.source_names(records)
+keep.remembered("source", None)
+keep.remembered("sort", None)
 source = source_col.selectbox(
     "Source",
     [None, *browse.sources(records)],
-    format_func=lambda s: "All sources" if s is None else s,
+    format_func=lambda s: "All sources" if s is None else readable.get(s, s),
     key="source",
 )
 sort = sort_col.selectbox(
@@ -50,44 +54,24 @@ rescan_col.button(
     "Rescan",
     icon=":material/refresh:",
     key="rescan",
-    on_click=ui.forget_folder,
+    on_click=browse_ui.forget_folder,
     help="Look for added or changed files.",
 )
 
 
-def show_metrics(scoped: list[browse.Record]) -> None:
-    """Accuracy, ECE, confusion matrix, per-class scores and the reliability diagram of `scoped`."""
-    s = browse.summary(scoped, clf.threshold)
-    where = f"source {ui.escape_md(source)}" if source else "this folder"
-    st.subheader(f"How good is the model on {where}?")
-    if s["n"] == 0:
-        st.warning("None of these images could be read, so there is nothing to measure.")
-        return
-    a, b, c, d = st.columns(4)
-    a.metric("Images scored", s["n"], help=f"{s['unreadable']} file(s) could not be read" if s["unreadable"] else None)
-    b.metric("Accuracy", f"{s['accuracy']:.1%}")
-    c.metric("Balanced accuracy", f"{s['balanced_accuracy']:.1%}", help="Mean of the two classes' recall.")
-    d.metric("ECE", f"{s['ece']:.3f}", help="Expected calibration error: 0 means P(AI) can be taken literally.")
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.markdown("**Confusion matrix** (rows: true label)")
-        names = [ui.PRETTY[c] for c in CLASS_NAMES]
-        st.table(pd.DataFrame(s["confusion"], index=names, columns=[f"said {SHORT[c]}" for c in CLASS_NAMES]))
-        st.markdown("**Per class**")
-        per_class = {
-            ui.PRETTY[c]: {k: f"{v:.2f}" if k != "support" else str(v) for k, v in m.items()}
-            for c, m in s["per_class"].items()
-        }
-        st.table(pd.DataFrame(per_class).rename(index={"f1": "F1"}))
-    with right:
-        scored = [r for r in scoped if r.p_ai is not None]
-        p = [r.p_ai for r in scored]
-        y = [int(r.label == CLASS_NAMES[0]) for r in scored]
-        st.pyplot(browse.reliability_figure(p, y), width="stretch")
+def step(by: int) -> None:
+    st.session_state["browse-open"] += by
 
 
 @st.dialog("Why this verdict?", width="large")
-def explain_dialog(rec: browse.Record) -> None:
+def explain_dialog(rows: list[browse.Record]) -> None:
+    """One image's explanation, with Previous and Next through the images of its tab."""
+    i = st.session_state["browse-open"] % len(rows)
+    rec = rows[i]
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Previous", icon=":material/chevron_left:", key="dialog-prev", on_click=step, args=(-1,))
+        st.caption(f"Image {i + 1} of {len(rows)}")
+        st.button("Next", icon=":material/chevron_right:", key="dialog-next", on_click=step, args=(1,))
     try:
         name = str(Path(rec.path).relative_to(root))
     except ValueError:
@@ -97,10 +81,14 @@ def explain_dialog(rec: browse.Record) -> None:
         ui.error_card(item)
         return
     ui.explanation_card(item, clf, ui.probabilities(clf, [item])[item.digest])
-    st.caption(f"Source: {ui.escape_md(rec.source)}")
+    origin = f"{rec.generator} · {rec.source}" if rec.generator else rec.source
+    st.caption(f"Source: {ui.escape_md(origin)}" + (" · seen in training" if rec.digest in trained else ""))
 
 
-def tile(rec: browse.Record) -> None:
+trained = clf.trained_on
+
+
+def tile(rec: browse.Record, readable: list[browse.Record]) -> None:
     """Thumbnail (loaded only for the page on screen), verdict, and a button opening its explanation."""
     tid = content_hash(rec.path.encode())[:12]
     with st.container(border=True, width=TILE_WIDTH, key=f"tile-{tid}"):
@@ -110,11 +98,18 @@ def tile(rec: browse.Record) -> None:
         else:
             st.image(picture, width="stretch")
         if rec.p_ai is not None:
-            mark = ":green[✓ right]" if rec.correct else f":red[✗ said {SHORT[rec.predicted]}]"
+            mark = (
+                ":green[:material/check: right]"
+                if rec.correct
+                else f":red[:material/close: said {browse_ui.SHORT[rec.predicted]}]"
+            )
             st.markdown(f"P(AI) **{rec.p_ai:.0%}**  \n{mark}")
+        if rec.digest in trained:
+            st.badge("seen in training", icon=":material/school:", color="gray")
         st.caption(ui.escape_md(Path(rec.path).name))
         if picture is not None and st.button("Explain", key=f"explain-{tid}", width="stretch"):
-            explain_dialog(rec)
+            st.session_state["browse-open"] = readable.index(rec)
+            explain_dialog(readable)
 
 
 def grid(rows: list[browse.Record], cls: str) -> None:
@@ -127,11 +122,13 @@ def grid(rows: list[browse.Record], cls: str) -> None:
     first = (page - 1) * PER_PAGE + 1
     st.caption(f"Images {first}–{first + len(shown) - 1} of {len(rows)}")
     with st.container(horizontal=True, gap="small", key=f"grid-{cls}"):
+        readable = [r for r in rows if r.error is None]
         for rec in shown:
-            tile(rec)
+            tile(rec, readable)
 
 
-show_metrics(browse.select(records, "all", source))
+where = f"source {ui.escape_md(readable.get(source, source))}" if source else "this folder"
+browse_ui.metrics_panel(clf, browse.select(records, "all", source), where)
 selected = browse.select(records, kind, source, sort)
 st.subheader(f"{browse.FILTERS[kind]}: {len(selected)} image(s)")
 by_class = {cls: [r for r in selected if r.label == cls] for cls in CLASS_NAMES}

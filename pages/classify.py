@@ -2,15 +2,12 @@
 
 import random
 
-import pandas as pd
 import streamlit as st
 
-from aiart.app import ui
-from aiart.browse import paginate, sureness
+from aiart.app import classify_ui, honesty, keep, ui
 from aiart.config import default_data_dir
 from aiart.data.dataset import DatasetError, scan
 
-CARDS_PER_PAGE = 8
 MAX_PICKS = 12
 
 ui.page_header(":material/image_search: Classify artwork")
@@ -19,6 +16,7 @@ st.caption(
     "towards its answer (Grad-CAM heatmaps)."
 )
 clf = ui.require_classifier()
+honesty.model_note(clf)
 
 
 def add_random_pick(root) -> None:
@@ -33,15 +31,19 @@ def add_random_pick(root) -> None:
     del picks[:-MAX_PICKS]
 
 
-uploads = st.file_uploader(
+st.file_uploader(
     "Drop images here (one or many)",
     type=ui.IMAGE_TYPES,
     accept_multiple_files=True,
     key="uploader",
-    help="JPEG, PNG, WebP, BMP, GIF or TIFF. Large images are shrunk to 1024 px; nothing is stored.",
+    on_change=keep.keep_uploads("uploader"),
+    help="JPEG, PNG, WebP, BMP, GIF or TIFF. Large images are shrunk to 1024 px; they are kept for this "
+    "browser session only, so they are still here when you come back from another page.",
 )
+keep.kept_note("uploader")
 samples = ui.sample_images()
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+    keep.remembered("samples", [])
     chosen = st.pills("…or try a sample drawn by code", list(samples), selection_mode="multi", key="samples")
     data_dir = default_data_dir()
     if data_dir is not None and data_dir.is_dir():
@@ -63,7 +65,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
 if error := st.session_state.pop("pick_error", None):
     st.warning(ui.escape_md(error))
 
-items = [ui.item_from_bytes(f.name, f.getvalue()) for f in uploads or []]
+items = [ui.item_from_bytes(name, data) for name, data in keep.kept_uploads("uploader")[0]]
 items += [samples[name] for name in chosen or []]
 items += [ui.item_from_path(path, name, truth) for path, name, truth in st.session_state.get("dataset_picks", [])]
 unique = list({it.digest: it for it in reversed(items)}.values())[::-1]  # first occurrence wins
@@ -82,39 +84,7 @@ p_ai = ui.probabilities(clf, items)
 
 if len(items) > 1:
     st.subheader("Results")
-    rows = []
-    for it in items:
-        p = p_ai.get(it.digest)
-        rows.append(
-            {
-                "file": it.name,
-                "verdict": ui.PRETTY[clf.label(p)] if p is not None else "unreadable",
-                "P(AI-generated)": p,
-                "sure": None if p is None else sureness(p, clf.label(p)),
-                "dataset label": ui.PRETTY.get(it.truth, ""),
-                "error": it.error or "",
-            }
-        )
-    table = pd.DataFrame(rows)
-    st.dataframe(
-        table,
-        key="results",
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "P(AI-generated)": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-            "sure": st.column_config.NumberColumn(format="percent"),
-        },
-    )
-    st.download_button(
-        "Download results (CSV)",
-        data=table.to_csv(index=False),
-        file_name="aiart-results.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-        key="csv",
-    )
+    classify_ui.results_table(clf, items, p_ai)
 
 
 @st.fragment
@@ -127,7 +97,9 @@ def card(item: ui.Item, p: float | None) -> None:
 
 
 st.subheader("Explanations")
-_, pages = paginate(items, 1, CARDS_PER_PAGE)
-page = st.pagination(pages, key="cards-page") if pages > 1 else 1
-for item in paginate(items, page, CARDS_PER_PAGE)[0]:
+if len(items) > classify_ui.FULL_CARDS_UP_TO:
+    st.caption("Click Details on any image for its heatmaps and checks.")
+    classify_ui.grid(items, clf, p_ai)
+    st.stop()
+for item in items:
     card(item, p_ai.get(item.digest))

@@ -7,7 +7,7 @@ background thread trains) and `train_results` (comparison, keep, load a model fi
 
 import streamlit as st
 
-from aiart.app import train_inputs, train_live, train_results, train_run, ui
+from aiart.app import keep, train_inputs, train_live, train_results, train_run, ui
 from aiart.config import default_data_dir
 
 ui.page_header(":material/model_training: Train your own detector")
@@ -20,13 +20,16 @@ train_results.session_model_banner()
 
 run = train_run.current_run()
 running = train_run.view(run) == "live"
+if running:  # at the top, where the teacher is looking once Train is pressed
+    st.subheader("3. Training")
+    train_live.live_panel()
 
 st.subheader("1. Data")
+keep.remembered("train-mode", "folder" if default_data_dir() else "upload")
 mode = st.segmented_control(
     "Images",
     ["folder", "upload"],
     format_func={"folder": "Dataset folder", "upload": "Upload images per class"}.get,
-    default="folder" if default_data_dir() else "upload",
     required=True,
     key="train-mode",
 )
@@ -40,14 +43,11 @@ if samples:
         if problem:
             st.error(problem, icon=":material/error:")
         else:
-            run = train_run.start_training(data, config, augment, keep=train_inputs.uploads_in_use())
-            running = True
+            train_run.start_training(data, config, augment, keep=train_inputs.uploads_in_use())
+            st.rerun()  # the live section then draws at the top of the page
 
-if run is not None:
+if run is not None and not running:
     st.subheader("3. Training")
-    if running:
-        train_live.live_panel()
-    else:
-        train_results.results(run.snapshot())
+    train_results.results(run.snapshot())
 
 train_results.load_panel(train_run.models()[0])

@@ -94,6 +94,7 @@ def classify(page, out: Path) -> None:
 def browse(page, out: Path) -> None:
     """Scores on the folder (metrics, confusion matrix, reliability) above the first row of tiles."""
     nav(page, "Browse")
+    page.get_by_role("button", name="Compute predictions").click(timeout=LONG)  # a first visit asks first
     page.locator('[class*="st-key-tile-"]').first.wait_for(timeout=LONG)
     settle(page)
     scroll_to(page, page.get_by_role("heading", name="How good is the model"))
@@ -161,7 +162,31 @@ def live(page, out: Path) -> None:
     host.screenshot(path=out / "classroom-live.png")
 
 
-SHOTS = {"classify": classify, "browse": browse, "train": train, "finetune": finetune, "live": live}
+def classroom(page, out: Path) -> None:
+    """The projector view at 1280x800: the class has guessed, the model's verdict and heatmap are revealed."""
+    base = "/".join(page.url.split("/")[:3])
+    projector = page.context.browser.new_page(viewport={"width": 1280, "height": 800})
+    projector.goto(f"{base}/classroom")
+    projector.locator(".st-key-classroom-picture img").wait_for(timeout=LONG)
+    settle(projector)
+    projector.screenshot(path=out / "classroom-guess.png")
+    projector.get_by_role("button", name="Human").click()
+    wait_idle(projector, LONG / 1000)
+    projector.get_by_role("button", name="Reveal").click()
+    projector.get_by_text("The model says").wait_for(timeout=LONG)
+    settle(projector)
+    projector.screenshot(path=out / "classroom.png")
+    projector.close()
+
+
+SHOTS = {
+    "classify": classify,
+    "classroom": classroom,
+    "browse": browse,
+    "train": train,
+    "finetune": finetune,
+    "live": live,
+}
 
 
 def main() -> int:

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from aiart import browse
+from aiart.data import dataset
 from aiart.data.dataset import Sample
+from aiart.data.features import content_hash
 from aiart.data.images import ImageError
 
 AI, HUMAN = "AI_GENERATED", "NON_AI_GENERATED"
@@ -33,7 +35,8 @@ def records() -> list[browse.Record]:
     samples = [Sample(Path(name), label, source) for name, label, source, _ in rows]
     p = np.array([r[3] for r in rows])
     errors = [None] * 7 + ["not a recognised image format"]
-    return browse.make_records(samples, p, errors, threshold=0.5)
+    digests = [f"hash-{name}" for name, *_ in rows]
+    return browse.make_records(samples, p, errors, digests, threshold=0.5)
 
 
 def names(rows: list[browse.Record]) -> list[str]:
@@ -47,7 +50,17 @@ def test_records_carry_verdicts(records):
     bad = records[-1]
     assert (bad.p_ai, bad.predicted, bad.correct, bad.confidence) == (None, None, None, None)
     assert bad.error == "not a recognised image format"
-    assert set(a1.to_dict()) == {"path", "label", "source", "p_ai", "predicted", "correct", "error"}
+    assert set(a1.to_dict()) == {
+        "path",
+        "label",
+        "source",
+        "p_ai",
+        "predicted",
+        "correct",
+        "error",
+        "digest",
+        "generator",
+    }
 
 
 def test_filters_return_the_right_files(records):
@@ -132,6 +145,36 @@ def test_predictions_are_computed_once_then_read_from_disk(labelled_folder, smal
         browse.predictions(small_classifier, labelled_folder)
 
 
+def test_cached_predictions_never_compute(labelled_folder, small_classifier):
+    assert browse.cached_predictions(small_classifier, labelled_folder) is None  # nothing scored yet
+    first = browse.predictions(small_classifier, labelled_folder)
+    assert browse.cached_predictions(small_classifier, labelled_folder) == first
+    digests = {Path(r.path).name: r.digest for r in first}
+    image = labelled_folder / "AI_GENERATED" / "ai_generated_0.png"
+    assert digests[image.name] == content_hash(image.read_bytes())
+
+
+def test_overview_and_time_estimate(labelled_folder):
+    samples = dataset.scan(labelled_folder)
+    view = browse.overview(samples)
+    assert view["n"] == 9 and view["per_class"] == {"AI_GENERATED": 4, "NON_AI_GENERATED": 5}
+    assert sum(view["per_source"].values()) == 9
+    assert browse.minutes_to_score(1) == 1 and browse.minutes_to_score(2303) >= 8
+
+
+def test_source_names_use_the_manifests_generator():
+    rows = [
+        browse.Record(f"{i}", AI, "user/repo", 0.9, AI, True, None, None, "Midjourney v6 (web, 2024)") for i in (1, 2)
+    ]
+    rows.append(browse.Record("3", HUMAN, "wiki/art", 0.1, HUMAN, True, None, None, ""))
+    assert browse.source_names(rows) == {"user/repo": "Midjourney v6 · user/repo", "wiki/art": "wiki/art"}
+
+
+def test_split_seen_separates_training_images(records):
+    unseen, seen = browse.split_seen(records, frozenset({"hash-a0", "hash-h1"}))
+    assert names(seen) == ["a0", "h1"] and len(unseen) == len(records) - 2
+
+
 def test_damaged_cache_is_recomputed(labelled_folder, small_classifier):
     first = browse.predictions(small_classifier, labelled_folder)
     caches = list((browse.cache_dir() / "predictions" / small_classifier.version).glob("*.json"))
@@ -160,6 +203,8 @@ def test_cli_browse_json(known_folder, small_classifier, tmp_path, capsys):
         "predicted": HUMAN,
         "correct": False,
         "error": None,
+        "digest": content_hash((known_folder / "AI_GENERATED" / "ai_generated_2.png").read_bytes()),
+        "generator": "",
     }
     summary = out["summary"]
     assert (summary["n"], summary["unreadable"], summary["matched"]) == (8, 1, 2)
@@ -177,3 +222,11 @@ def test_cli_browse_json(known_folder, small_classifier, tmp_path, capsys):
 
     assert main([*args, "--source", "nowhere"]) == 2
     assert "unknown source 'nowhere'" in capsys.readouterr().err
+
+
+def test_time_left_ignores_images_that_were_already_cached():
+    from aiart.data.features import TimeLeft
+
+    left = TimeLeft()
+    assert left(90, 100, 0.0) is None  # 90 cached, nothing computed yet
+    assert left(95, 100, 10.0) == pytest.approx(10.0)  # 5 computed in 10 s: 5 more take 10 s, not 0.5 s

@@ -131,8 +131,10 @@ def test_parallel_sessions_without_errors_or_cross_talk(monkeypatch, small_class
         good = [f for f in s.files if f[2] == "image/png" and not f[0].endswith("notes.png")]
         own = expected_p_ai(kept_classifier if s.kept_model else small_classifier, good)
         other = expected_p_ai(small_classifier if s.kept_model else kept_classifier, good)
-        np.testing.assert_allclose(s.shown_p_ai, own, atol=1e-4)  # its own model's verdicts...
-        assert not np.allclose(s.shown_p_ai, other, atol=1e-4)  # ...never the other model's
+        np.testing.assert_allclose(
+            s.shown_p_ai, own, atol=0.006
+        )  # whole percents on screen; its own model's verdicts...
+        assert not np.allclose(s.shown_p_ai, other, atol=0.006)  # ...never the other model's
 
 
 def test_one_model_per_process_even_when_everyone_arrives_at_once(monkeypatch, small_classifier):

@@ -133,6 +133,7 @@ def test_hostile_file_names_in_a_data_folder_are_text_only(monkeypatch, small_cl
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page("pages/browse.py").run()
+    at.button(key="browse-compute").click().run()
     assert not at.exception
     assert at.metric, "the folder was scored"
     assert not [h for h in rendered_as_html(at) if "<img" in h or "<script" in h]

@@ -14,7 +14,7 @@ import streamlit as st
 from PIL import Image
 
 from aiart import config
-from aiart.app import ui
+from aiart.app import keep, ui
 from aiart.data.dataset import DatasetError, Sample, scan
 from aiart.model.classifier import Classifier
 
@@ -48,6 +48,8 @@ class Round:
     p_ai: float | None = None  # set when revealed
     answer: str | None = None  # the right answer, if known, fixed when revealed
     problems: list[str] = field(default_factory=list)
+    origin: str | None = None  # where the image comes from (generator or artist), when the folder says
+    seen: bool = False  # the model trained on this image
 
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner="Reading the dataset folder...")
@@ -77,24 +79,62 @@ def draw(source: str) -> tuple[ui.Item | None, list[str]]:
         position[source] = position.get(source, -1) + 1
         return samples[position[source] % len(samples)], problems
     if source == "uploads":
-        files = st.session_state.get("classroom_uploads") or []
+        files = keep.kept_uploads(UPLOADER)[0]
         for _ in files:  # in upload order, skipping the unreadable ones
             position[source] = position.get(source, -1) + 1
-            f = files[position[source] % len(files)]
-            item = ui.item_from_bytes(f.name, f.getvalue())
+            name, data = files[position[source] % len(files)]
+            item = ui.item_from_bytes(name, data)
             if item.image is not None:
                 return item, problems
-            problems.append(f"{f.name}: {item.error}")
+            problems.append(f"{name}: {item.error}")
         return None, problems
+    return draw_dataset(problems)
+
+
+def origin(sample: Sample) -> str:
+    """The manifest's generator or artist when it names one, else the source folder."""
+    return sample.generator or sample.source
+
+
+@st.cache_data(ttl=600, max_entries=4, show_spinner="Checking which images the model trained on...")
+def seen_paths(root: str, _trained_on: frozenset[str], model_version: str) -> frozenset[str]:
+    """Paths of the folder's images whose content the model trained on (read once per folder and model)."""
+    from aiart.browse import file_digests
+
+    samples = dataset_samples(root)
+    return frozenset(str(s.path) for s, d in zip(samples, file_digests(samples)) if d in _trained_on)
+
+
+def new_deck(samples: list[Sample], seen: frozenset[str], rng: random.Random) -> list[Sample]:
+    """Every image once, shuffled, the ones the model never trained on first: no repeats until all are used."""
+    fresh = [s for s in samples if str(s.path) not in seen]
+    old = [s for s in samples if str(s.path) in seen]
+    rng.shuffle(fresh)
+    rng.shuffle(old)
+    return fresh + old
+
+
+def draw_dataset(problems: list[str]) -> tuple[ui.Item | None, list[str]]:
+    root = str(config.default_data_dir())
     try:
-        samples = dataset_samples(str(config.default_data_dir()))
+        samples = dataset_samples(root)
     except DatasetError as exc:
         return None, [str(exc)]
-    rng = st.session_state.setdefault("classroom_rng", random.Random())
+    clf = ui.get_classifier()
+    trained = clf.trained_on
+    seen = seen_paths(root, trained, clf.version) if trained else frozenset()
+    ss = st.session_state
+    rng = ss.setdefault("classroom_rng", random.Random())
+    if ss.get("classroom_deck", (None, []))[0] != root or not ss["classroom_deck"][1]:
+        ss["classroom_deck"] = (root, new_deck(samples, seen, rng))
+    deck = ss["classroom_deck"][1]
     for _ in range(5):  # a broken file is skipped; several in a row are reported
-        s = rng.choice(samples)
+        if not deck:
+            break
+        s = deck.pop(0)
         item = ui.item_from_path(s.path, s.path.name, s.label)
         if item.image is not None:
+            ss["classroom_drawn"] = (origin(s), str(s.path) in seen)
             return item, problems
         problems.append(f"{s.path.name}: {item.error}")
     return None, problems
@@ -103,9 +143,14 @@ def draw(source: str) -> tuple[ui.Item | None, list[str]]:
 def next_image() -> None:
     """A new round with the next image of the chosen source; the presenter's answer is cleared."""
     rnd, _ = state()
+    st.session_state.pop("classroom_drawn", None)
     item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
-    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems)
+    where, seen = st.session_state.pop("classroom_drawn", (None, False))
+    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems, origin=where, seen=seen)
     st.session_state.pop("classroom_answer", None)
+
+
+UPLOADER = "classroom_uploads"
 
 
 def new_uploads() -> None:
@@ -126,9 +171,11 @@ def reveal(clf: Classifier) -> None:
         return
     rnd.p_ai = float(clf.predict([Image.fromarray(rnd.item.image)])[0])
     rnd.answer = rnd.item.truth or st.session_state.get("classroom_answer")
-    score.add(rnd.guess, clf.label(rnd.p_ai), rnd.answer)
+    score.add(rnd.guess, clf.verdict(rnd.p_ai), rnd.answer)
 
 
 def reset_score() -> None:
-    """A fresh score for a new class or lesson."""
+    """A fresh score for a new class or lesson: the numbering starts again at 1, with a new image."""
     st.session_state["classroom_score"] = Score()
+    st.session_state["classroom_round"] = Round()
+    next_image()

@@ -105,12 +105,13 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
         )
     c1, c2, c3, c4 = st.columns(4)
     hidden = c1.select_slider(
-        "Head size (hidden units)",
+        "Model size (hidden units)",
         [0, 16, 32, 64, 128, 256, 512],
         DEFAULTS.hidden,
         format_func=lambda n: "linear" if n == 0 else str(n),
         key="train-hidden",
-        help="0 = a linear (logistic) head on the features; more units can fit more, and overfit more.",
+        help="The small network trained on top of VGG16's frozen layers (its 'head'). 0 = the simplest, a "
+        "straight line through the features; more units can learn more, and also memorize more.",
     )
     lr = c2.select_slider(
         "Learning rate",
@@ -125,8 +126,9 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
         200,
         DEFAULTS.epochs,
         key="train-epochs",
-        help=f"At most; stops early after {DEFAULTS.patience} epochs without a "
-        "better validation log-loss, and keeps the best epoch.",
+        help=f"An epoch is one pass over the training images. At most this many: training stops early after "
+        f"{DEFAULTS.patience} epochs without a lower validation loss (log-loss: how wrong and how sure), and "
+        "keeps the best epoch.",
     )
     batch = c4.select_slider("Batch size", [8, 16, 32, 64, 128], DEFAULTS.batch_size, key="train-batch")
     augment = st.toggle(

@@ -66,7 +66,9 @@ def curves(history: list[dict], best: int | None = None) -> None:
     if not history:
         return
     cap, tuned = loss_cap(history), tuned_from(history)
-    for col, metric, title, y_max in zip(st.columns(2), ("log_loss", "accuracy"), ("log-loss", "accuracy"), (cap, 1.0)):
+    for col, metric, title, y_max in zip(
+        st.columns(2), ("log_loss", "accuracy"), ("loss (lower is better)", "accuracy"), (cap, 1.0)
+    ):
         rows = [
             {"epoch": h["epoch"], "curve": curve, "value": h[key]}
             for h in history
@@ -78,11 +80,11 @@ def curves(history: list[dict], best: int | None = None) -> None:
     if tuned:
         notes.append(f"Solid green line: from epoch {tuned} on, {top_block_name()} is fine-tuned with the head.")
     if best:
-        notes.append(f"Dashed line: epoch {best}, the lowest validation log-loss; its weights are the ones kept.")
+        notes.append(f"Dashed line: epoch {best}, the lowest validation loss; its weights are the ones kept.")
     if cap:
         peak = max(h.get("val_log_loss", 0.0) for h in history)
         notes.append(
-            f"Validation log-loss is cut off above {cap:.1f} (it reached {peak:,.0f}): the model was very sure "
+            f"Validation loss is cut off above {cap:.1f} (it reached {peak:,.0f}): the model was very sure "
             "and wrong on some validation images."
         )
     if notes:
@@ -95,8 +97,7 @@ def status(snap: Snapshot) -> None:
         st.info("Waiting for another training on this server to finish...", icon=":material/hourglass_top:")
     elif snap.phase == "features" and snap.progress:
         done, total, elapsed = snap.progress
-        eta = elapsed / done * (total - done) if done and elapsed else None
-        left = f" · about {eta:.0f} s left" if eta is not None else ""
+        left = f" · about {snap.seconds_left:.0f} s left" if snap.seconds_left is not None else ""
         st.progress(done / max(total, 1), text=f"Features: {done}/{total} images · {elapsed:.0f} s{left}")
         st.caption("Each image goes through VGG16 once; its features are cached for every later session and Browse.")
     elif snap.phase == "features":

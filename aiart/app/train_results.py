@@ -13,14 +13,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from aiart.app import ui
+from aiart.app import honesty, ui
 from aiart.app.train_live import curves
 from aiart.app.train_run import best_epoch, models, outcome, top_block_name, use_model
 from aiart.cam.overlay import overlay
 from aiart.model.backbone import block_input
 from aiart.model.classifier import Classifier, HeadInfo
 from aiart.model.storage import ModelFileError, load_head_checked, save_head
-from aiart.training.compare import confusion_table, metric_rows
+from aiart.training.compare import confusion_table, metric_rows, seen_count
 from aiart.training.live import SessionResult, Snapshot
 
 
@@ -37,7 +37,9 @@ def results(snap: Snapshot) -> None:
     how, best = outcome(snap.phase, info.training["epochs_run"], snap.epochs), best_epoch(snap.history)
     st.success(f"{how}, in {snap.seconds:.1f} s. Kept the weights of epoch {best}.", icon=":material/check_circle:")
     curves(snap.history, best)
+    record_run(res, snap.seconds)
     comparison(res)
+    runs_table()
     keep(res)
 
 
@@ -53,14 +55,7 @@ def comparison(res: SessionResult) -> None:
         )
         return
     reference = models()[1]
-    honest = (reference.info.metrics.get("cross_source") or {}).get("accuracy") if reference else None
-    measured = f" (its accuracy on sources it had never seen, by cross-validation: {honest:.1%})" if honest else ""
-    st.caption(
-        f"Both models on the same {len(cmp.y)} validation images. The default model was trained on the full "
-        "shared dataset: if these images come from it, it has seen them and its numbers here are flattering"
-        f"{measured}. The new model's probabilities are calibrated on these same "
-        "images, so its ECE is slightly optimistic too."
-    )
+    st.caption(f"Both models on the same {len(cmp.y)} validation images. {fairness(reference, res)}")
     table = pd.DataFrame(metric_rows(cmp)).set_index("metric") * 100
     percent = st.column_config.NumberColumn(format="%.1f%%", width="small")
     st.dataframe(table, column_config={name: percent for name in cmp.names}, width="content")
@@ -84,6 +79,61 @@ def comparison(res: SessionResult) -> None:
                     caption=f"{name} model: {ui.PRETTY[exp.label]} (P(AI) = {exp.p_ai:.0%})",
                 )
                 col.markdown(f"{name} model is {right}")
+
+
+def fairness(reference: Classifier, res: SessionResult) -> str:
+    """Whether the default model has seen these validation images, said plainly, with what that means."""
+    seen = seen_count(reference.trained_on, res.result.val_samples)
+    calibrated = (
+        "The new model's probabilities are calibrated on these same images, so its calibration error is a "
+        "little optimistic."
+    )
+    if not reference.trained_on:
+        return (
+            "The default model does not list the images it trained on: if these come from its training data, "
+            f"its numbers here are flattering ({honesty.accuracy_words(reference)}). {calibrated}"
+        )
+    if not seen:
+        return f"Neither model trained on any of them: a fair comparison. {calibrated}"
+    return (
+        f"**The default model trained on {seen} of these {len(res.result.val_samples)} images**, so its numbers "
+        f"here are flattering ({honesty.accuracy_words(reference)}). {calibrated}"
+    )
+
+
+def record_run(res: SessionResult, seconds: float) -> None:
+    """Add a finished run to this session's list (once), so runs can be compared with each other."""
+    runs: dict = st.session_state.setdefault("train-runs", {})
+    if res.clf.version in runs:
+        return
+    info = res.result.info
+    config, scores = info.training.get("config", {}), info.metrics
+    runs[res.clf.version] = {
+        "run": len(runs) + 1,
+        "training images": info.training.get("n_train"),
+        "validation images": info.training.get("n_val"),
+        "hidden units": config.get("hidden"),
+        "learning rate": config.get("learning_rate"),
+        "epochs": info.training.get("epochs_run"),
+        "seconds": round(seconds),
+        "accuracy": scores.get("accuracy"),
+        "balanced accuracy": scores.get("balanced_accuracy"),
+    }
+
+
+def runs_table() -> None:
+    """This session's runs side by side (validation scores on each run's own held-out sources)."""
+    runs = list(st.session_state.get("train-runs", {}).values())
+    if len(runs) < 2:
+        return
+    st.subheader("Your runs this session")
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        pd.DataFrame(runs).set_index("run"),
+        column_config={"accuracy": percent, "balanced accuracy": percent},
+        width="stretch",
+    )
+    st.caption("Each run is scored on its own validation images: compare runs that held out the same sources.")
 
 
 def model_bytes(clf: Classifier) -> tuple[bytes, str]:

@@ -89,7 +89,7 @@ def outcome(phase: str, epochs_run: int, epochs: int) -> str:
     if phase == "stopped":
         return f"Stopped by you during epoch {epochs_run}"
     if epochs_run < epochs:
-        return f"Early stopping ended training after epoch {epochs_run} (no better validation log-loss for a while)"
+        return f"Early stopping ended training after epoch {epochs_run} (the validation loss stopped improving)"
     return f"Trained all {epochs_run} epochs"
 
 

@@ -22,6 +22,7 @@ from aiart.trust import faithfulness, robustness, sanity
 
 PANEL_STEPS = 8
 PANEL_RANDOM_ORDERS = 2  # fewer than the CLI's 3: the panel has to answer within seconds
+REBOUND = 0.1  # a deletion curve climbing back this much after its low "falls and rises again"
 
 
 def pixels(image: ImageSource | np.ndarray) -> np.ndarray:
@@ -85,13 +86,25 @@ def faithfulness_panel(clf: Classifier, image: ImageSource | np.ndarray, layer: 
         f"{curves.insertion_auc:.2f}",
         f"{curves.insertion_auc - rand.insertion_auc:+.2f} vs random",
     )
+    st.caption(
+        f"{faithfulness_words(curves, rand)} {faithfulness.PRETTY_TARGET[res.target]} of the untouched image: "
+        f"{res.p_class:.0%}."
+    )
+
+
+def faithfulness_words(curves: faithfulness.Curves, rand: faithfulness.Curves) -> str:
+    """Plain words that never overclaim: 'clear' only when both tests beat random and the deletion curve
+    falls without climbing back (a curve that falls and rises again is mixed evidence)."""
     wins = (curves.deletion_auc < rand.deletion_auc) + (curves.insertion_auc > rand.insertion_auc)
-    verdict = {
-        2: "The map beats random regions on both tests: the model really relies on what it highlights.",
-        1: "The map beats random regions on one test only: trust it with care.",
-        0: "The map is no better than random regions here: it does not show what the model relies on.",
-    }[wins]
-    st.caption(f"{verdict} {faithfulness.PRETTY_TARGET[res.target]} of the untouched image: {res.p_class:.0%}.")
+    rebounds = float(np.max(curves.deletion - np.minimum.accumulate(curves.deletion))) > REBOUND
+    if wins == 2 and not rebounds:
+        return "Both tests beat random regions: a sign (not proof) that the model uses what the map highlights."
+    if wins == 0:
+        return "No better than random regions: this map does not show what the model relies on."
+    why = "one test beats random, one does not"
+    if rebounds:
+        why = "the confidence falls, then rises again as more is removed"
+    return f"Mixed: {why}. Read the map as a rough hint, not as the reason."
 
 
 @st.fragment
@@ -110,13 +123,11 @@ def sanity_panel(clf: Classifier, image: ImageSource | np.ndarray, layer: str | 
     with st.spinner("Randomizing a copy of the model, stage by stage..."):
         res = cached_sanity(clf, clf.version, key, arr, layer, methods)
     names = ["original", "head random"] + [f"+ {s} random" for s in res.stages[2:]]
-    st.image([colorize(m) for m in res.maps[method]], caption=names, width=88)
+    st.image([colorize(m) for m in res.maps[method]], caption=names, width=150)
     table = pd.DataFrame(res.correlations, index=res.stages[1:]).T
-    table["verdict"] = ["map ignores the model" if res.flagged[m] else "changes: ok" for m in table.index]
-    st.dataframe(
-        table,
-        column_config={s: st.column_config.NumberColumn(s, format="%.2f") for s in res.stages[1:]},
-    )
+    table["verdict"] = ["ignores the model" if res.flagged[m] else "ok: it changes" for m in table.index]
+    table.columns = ["head random", *(f"+ {s}" for s in res.stages[2:]), "verdict"]
+    st.table(table.style.format(precision=2))
     st.caption(
         f"Spearman rank correlation between each map and the original ({res.layer}): 1 = unchanged, 0 = unrelated. "
         f"A method is flagged when it stays above {res.threshold} at any stage."

@@ -13,7 +13,9 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from streamlit.runtime.pages_manager import PagesManager
 
-from aiart.config import CLASS_NAMES, DEFAULT_HEAD
+from aiart.app import honesty
+from aiart.app.keep import keep_widgets, remembered
+from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import default_layer
 from aiart.model.classifier import Classifier
 
@@ -23,7 +25,9 @@ def page_header(title: str) -> None:
     `pages/` folder mode (`PagesManager.uses_pages_directory`, which only `st.navigation` clears), so a
     first request straight to /train showed the page under an auto-generated sidebar. A session whose
     first run is such a run clears the flag as `st.navigation` would and reruns once, through
-    streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)"""
+    streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)
+    It also keeps the session's folders and filters across page switches (`keep.keep_widgets`)."""
+    keep_widgets()
     first = "aiart-seen" not in st.session_state
     st.session_state["aiart-seen"] = True
     if PagesManager.uses_pages_directory and first:
@@ -112,15 +116,6 @@ def layer_label(name: str) -> str:
     """'block5_conv3' -> 'Block 5 · conv3 (large shapes)': layers grouped by VGG16 block."""
     block, conv = name.split("_", 1)
     return f"Block {block.removeprefix('block')} · {conv} ({BLOCK_HINTS.get(block, '')})"
-
-
-def verdict_line(p_ai: float, label: str) -> str:
-    """'Looks AI-generated · 87% sure', with a warning when the model is close to a coin flip."""
-    from aiart.browse import sureness
-
-    sure = sureness(p_ai, label)
-    hint = " (close to a coin flip)" if sure < 0.6 else ""
-    return f"Looks **{PRETTY[label]}** · {sure:.0%} sure{hint}"
 
 
 # -- images -------------------------------------------------------------------------------------
@@ -277,6 +272,34 @@ def png_of(exp, alpha: float) -> Callable[[], bytes]:
     return lambda: explanation_png(exp, alpha)
 
 
+# -- heatmap legend and warnings ----------------------------------------------------------------
+HEATMAP_BOX = (1100, 800)  # drawn this large and scaled to the column, so maps grow with the screen
+SANITY_FLAGGED = ("layercam", "scorecam")
+SANITY_WARNING = (
+    "This method failed the sanity check on the shipped model: its map barely changed when the model was "
+    "randomized (see the README), so it may show the picture more than the model's reasoning. Prefer "
+    "Grad-CAM or HiResCAM to see why the model decided."
+)
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def legend_strip() -> np.ndarray:
+    """The heatmap colour scale, left (0) to right (1), as a thin image."""
+    from aiart.cam.overlay import colorize
+
+    return colorize(np.tile(np.linspace(0.0, 1.0, 256, dtype=np.float32), (10, 1)))
+
+
+def heat_legend(target: str) -> None:
+    """What the colours mean: a colour bar and one line of plain words."""
+    towards = "the class named under each map" if target == "both" else PRETTY[target]
+    with st.container(gap="small"):
+        st.image(legend_strip(), width="stretch")
+        st.caption(
+            f"Blue: little influence · yellow: some · red: the regions that pushed the model most towards {towards}."
+        )
+
+
 # -- cards --------------------------------------------------------------------------------------
 def error_card(item: Item) -> None:
     with st.container(border=True, key=f"card-{item.key}"):
@@ -302,10 +325,18 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
         with left:
             st.image(fit(item.image, (360, 300)), width="content", caption="Original")
             st.metric("P(AI-generated)", f"{p_ai:.1%}")
-            st.markdown(verdict_line(p_ai, label))
+            st.markdown(honesty.verdict_line(clf, p_ai))
             if item.truth:
-                right_or_wrong = ":green[the model is right]" if item.truth == label else ":red[the model is wrong]"
+                said = clf.verdict(p_ai)
+                right_or_wrong = (
+                    "the model is not sure"
+                    if said == UNSURE
+                    else ":green[the model is right]"
+                    if item.truth == said
+                    else ":red[the model is wrong]"
+                )
                 st.markdown(f"Dataset label: **{PRETTY[item.truth]}**, {right_or_wrong}")
+            st.caption(honesty.caveat(clf))
         with right:
             choice = st.segmented_control(
                 "Explain",
@@ -330,10 +361,14 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                 "Method", list(METHODS), format_func=lambda m: METHOD_LABELS.get(m, m), key=f"method-{k}", width=180
             )
             alpha = controls.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"opacity-{k}", width=180)
+            if method in SANITY_FLAGGED:
+                st.warning(SANITY_WARNING, icon=":material/warning:")
             targets = list(CLASS_NAMES) if choice == "both" else [choice]
             for col, target in zip(st.columns(len(targets)), targets):
                 exp = explanation(clf, item, layer, method, target)
-                col.image(fit(overlay(exp.image, exp.heatmap, alpha)), width="content", caption=LOOKS[target])
+                col.image(
+                    fit(overlay(exp.image, exp.heatmap, alpha), HEATMAP_BOX), width="stretch", caption=LOOKS[target]
+                )
                 col.download_button(
                     "Download PNG",
                     data=png_of(exp, alpha),
@@ -343,6 +378,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                     icon=":material/download:",
                     key=f"png-{k}-{target}",
                 )
+            heat_legend(choice)
             with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
                 from aiart.app.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
 
@@ -358,9 +394,9 @@ def folder_input(key: str) -> Path | None:
     from aiart.config import GET_DATA_HINT, default_data_dir
 
     default = default_data_dir()
+    remembered(key, str(default) if default else "")
     folder = st.text_input(
         "Dataset folder",
-        value=str(default) if default else "",
         key=key,
         placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
     ).strip()
@@ -368,29 +404,6 @@ def folder_input(key: str) -> Path | None:
         st.info(GET_DATA_HINT, icon=":material/folder_off:")
         return None
     return Path(folder).expanduser()
-
-
-def folder_records(clf: Classifier, root: Path) -> list:
-    """`aiart.browse.predictions` with a progress bar (count and ETA); kept for this session's reruns."""
-    from aiart.browse import predictions
-
-    memo: dict = st.session_state.setdefault("browse_memo", {})
-    key = (str(root), clf.version)
-    if key not in memo:
-        slot = st.empty()
-
-        def show(done: int, total: int, elapsed: float) -> None:
-            eta = elapsed / done * (total - done) if done and elapsed else 0.0
-            text = f"Computing predictions for the folder: {done}/{total} images"
-            slot.progress(done / max(total, 1), text=text + (f" · about {eta:.0f} s left" if eta else ""))
-
-        memo[key] = predictions(clf, root, progress=show)
-        slot.empty()
-    return memo[key]
-
-
-def forget_folder() -> None:
-    st.session_state.pop("browse_memo", None)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

@@ -163,12 +163,14 @@ def run_session(session: Session, folder: Path | None, timeout: float) -> Sessio
         check(at, session, "classify", expected_errors=1)  # the one file that is not an image
         (table,) = [d.value for d in at.dataframe]
         session.shown_files = list(table["file"])
-        session.shown_p_ai = [float(p) for p in table["P(AI-generated)"] if p == p]  # NaN: unreadable
+        session.shown_p_ai = [float(p) / 100 for p in table["P(AI-generated)"] if p == p]  # NaN: unreadable
         own = [name for name, _, _ in session.files]
         if session.shown_files != own:
             session.errors.append(f"cross-talk: shown {session.shown_files}, uploaded {own}")
         if folder is not None:
             at.switch_page("pages/browse.py").run()
+            if any(b.key == "browse-compute" for b in at.button):  # a first visit: scoring starts on request
+                at.button(key="browse-compute").click().run()
             check(at, session, "browse")
             if at.text_input(key="data-dir").value != str(folder):
                 session.errors.append(f"browse: opened on {at.text_input(key='data-dir').value}, not {folder}")

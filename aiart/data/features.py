@@ -27,6 +27,34 @@ from aiart.data.images import ImageError, ImageSource, open_image, read_bytes
 from aiart.model.classifier import Classifier, batches
 
 Progress = Callable[[int, int, float], None]  # done, total, seconds elapsed
+
+
+def content_hashes(paths: Sequence[Path]) -> list[str | None]:
+    """Each file's content hash (None if it cannot be read): the key of a model's list of training images."""
+    out: list[str | None] = []
+    for path in paths:
+        try:
+            out.append(content_hash(Path(path).read_bytes()))
+        except OSError:
+            out.append(None)
+    return out
+
+
+class TimeLeft:
+    """Seconds left from a `Progress` stream. Images already cached arrive at once, in the first report
+    (elapsed 0), and cost no time: the rate counts only images computed since, or a half-cached folder
+    would promise to finish many times too soon."""
+
+    def __init__(self) -> None:
+        self.start = 0
+
+    def __call__(self, done: int, total: int, elapsed: float) -> float | None:
+        if elapsed == 0.0:
+            self.start = done
+        computed = done - self.start
+        return elapsed / computed * (total - done) if computed > 0 and elapsed > 0 else None
+
+
 DISK_CAP_BYTES = int(os.environ.get("AIART_CACHE_MAX_MB", "2048")) * 2**20
 LOW_WATER = 0.8  # an eviction pass frees down to 80% of the cap, so passes stay rare
 STALE_TMP_SECONDS = 3600  # temp files this old belong to a killed writer

@@ -121,3 +121,17 @@ def extract(uploads: Mapping[str, Iterable[tuple[str, bytes]]], root: Path | Non
                 break
         samples += [Sample(p, label, f"{SHORT[label]}: {o}") for p, o in zip(paths, origins)]
     return UploadSet(samples, problems, root, tmp)
+
+
+def split_by_class(name: str, data: bytes, problems: list[str]) -> dict[str, list[tuple[str, bytes]]]:
+    """A labelled zip (folders AI_GENERATED/ and NON_AI_GENERATED/ anywhere inside) as label -> images,
+    ready for `extract`; entries outside both folders are reported and left out."""
+    by_class: dict[str, list[tuple[str, bytes]]] = {label: [] for label in CLASS_NAMES}
+    for member, payload in zip_members(name, data, problems):
+        parts = {p.upper() for p in PurePosixPath(member.replace("\\", "/")).parts[:-1]}
+        labels = [label for label in CLASS_NAMES if label in parts]
+        if len(labels) == 1:
+            by_class[labels[0]].append((member, payload))
+        else:
+            problems.append(f"{member}: not inside an AI_GENERATED/ or NON_AI_GENERATED/ folder, skipped")
+    return by_class

@@ -14,6 +14,8 @@ import numpy as np
 
 from aiart import metrics
 from aiart.config import CLASS_NAMES
+from aiart.data.dataset import Sample
+from aiart.data.features import content_hashes
 from aiart.data.images import ImageSource
 from aiart.explain import Explanation, explain
 from aiart.model.classifier import Classifier, sigmoid
@@ -59,13 +61,18 @@ def compare(
     )
 
 
+def seen_count(trained_on: frozenset[str], samples: list[Sample]) -> int:
+    """How many of `samples` a model trained on (by content hash): its scores on those flatter it."""
+    return sum(h in trained_on for h in content_hashes([s.path for s in samples])) if trained_on else 0
+
+
 def metric_rows(cmp: Comparison) -> list[dict]:
     """Rows (metric, model a, model b) for a table: overall numbers, then per-class ones."""
     sa, sb = cmp.summaries
     rows = [
         {"metric": "accuracy", cmp.names[0]: sa["accuracy"], cmp.names[1]: sb["accuracy"]},
         {"metric": "balanced accuracy", cmp.names[0]: sa["balanced_accuracy"], cmp.names[1]: sb["balanced_accuracy"]},
-        {"metric": "ECE (lower is better)", cmp.names[0]: sa["ece"], cmp.names[1]: sb["ece"]},
+        {"metric": "calibration error, ECE (lower is better)", cmp.names[0]: sa["ece"], cmp.names[1]: sb["ece"]},
     ]
     for cls in CLASS_NAMES:
         for m in ("precision", "recall", "f1"):

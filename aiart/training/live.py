@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from aiart.data.features import FeatureStore
+from aiart.data.features import FeatureStore, TimeLeft
 from aiart.model.classifier import Classifier
 from aiart.training import recipe
 from aiart.training.compare import Comparison, Disagreement, compare, explain_disagreements, same_features
@@ -71,6 +71,7 @@ class Snapshot:
     result: object | None
     error: str | None
     seconds: float
+    seconds_left: float | None = None  # of the features phase (cached images not counted in the rate)
 
     @property
     def running(self) -> bool:
@@ -87,6 +88,8 @@ class TrainingRun:
     _phase: str = "queued"
     _message: str = "waiting for another training on this server to finish"
     _progress: tuple[int, int, float] | None = None
+    _left: float | None = None
+    _time_left: TimeLeft = field(default_factory=TimeLeft)
     _history: list[dict] = field(default_factory=list)  # per epoch: metrics and the stage
     _stage: str = "training"
     _result: object | None = None
@@ -100,12 +103,12 @@ class TrainingRun:
     def set_phase(self, phase: str, message: str = "") -> None:
         with self._lock:
             self._phase, self._message = phase, message
-            self._progress = None
+            self._progress, self._left = None, None
 
     def progress(self, done: int, total: int, elapsed: float) -> None:
         """A `features.Progress` callback; raises `StopRequested` once Stop was pressed."""
         with self._lock:
-            self._progress = (done, total, elapsed)
+            self._progress, self._left = (done, total, elapsed), self._time_left(done, total, elapsed)
         if self.flag.is_set():
             raise StopRequested
 
@@ -140,6 +143,7 @@ class TrainingRun:
                 self._result,
                 self._error,
                 end - self._started,
+                self._left,
             )
 
     def start(self, job: Callable[[TrainingRun], object]) -> TrainingRun:

@@ -54,7 +54,12 @@ def test_unusable_folder_gets_a_clear_error(app, tmp_path):
 def test_metrics_and_all_tiles(app, known_folder):
     assert app.text_input(key="data-dir").value == str(known_folder)
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics == {"Images scored": "8", "Accuracy": "50.0%", "Balanced accuracy": "50.0%", "ECE": "0.490"}
+    assert metrics == {
+        "Images scored": "8",
+        "Accuracy": "50.0%",
+        "Balanced accuracy": "50.0%",
+        "Calibration error (ECE)": "0.490",
+    }
     names = [f"ai_generated_{i}.png" for i in range(4)] + [f"non_ai_generated_{i}.png" for i in range(4)]
     assert tiles(app) == explain_keys(known_folder, *names)
     assert app.error[0].value == "not a recognised image format"  # the broken file's tile
@@ -98,3 +103,64 @@ def test_explain_opens_the_grad_cam_card(app, known_folder):
     assert len(verdicts) == 1
     assert any(m.value.startswith("Dataset label: **AI-generated**") for m in app.markdown)
     assert any(img.captions[0].startswith("What looks") for img in app.image)
+
+
+def test_uncached_folder_waits_for_the_compute_button(monkeypatch, small_classifier, labelled_folder):
+    import aiart.evaluate
+
+    monkeypatch.setenv("AIART_DATA", str(labelled_folder))
+    real, calls = aiart.evaluate.predict_folder, []
+    monkeypatch.setattr(aiart.evaluate, "predict_folder", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = open_browse(monkeypatch, small_classifier)
+    assert not calls and not at.metric  # nothing computed on a first visit
+    assert any("**9 images**" in m.value for m in at.markdown)
+    button = at.button(key="browse-compute")
+    assert button.label.startswith("Compute predictions (about ")
+    button.click().run()
+    assert not at.exception and calls == [1]
+    assert {m.label for m in at.metric} >= {"Accuracy", "Images scored"}
+
+
+def test_folder_and_filter_survive_a_page_switch(app, known_folder, tmp_path):
+    other = tmp_path / "other"
+    app.text_input(key="data-dir").set_value(str(other)).run()
+    app.switch_page("pages/classify.py").run()
+    app.switch_page("pages/browse.py").run()
+    assert app.text_input(key="data-dir").value == str(other)
+    app.text_input(key="data-dir").set_value(str(known_folder)).run()
+    app.segmented_control(key="filter").set_value("mistakes").run()
+    app.switch_page("pages/train.py").run()
+    app.switch_page("pages/browse.py").run()
+    assert app.segmented_control(key="filter").value == "mistakes"
+
+
+def test_training_images_are_marked_and_left_out_of_metrics(monkeypatch, small_classifier, known_folder):
+    monkeypatch.setenv("AIART_DATA", str(known_folder))
+    seen = {content_hash((known_folder / "AI_GENERATED" / f"ai_generated_{i}.png").read_bytes()) for i in (0, 1)}
+    monkeypatch.setattr(small_classifier, "trained_on", frozenset(seen))
+    at = open_browse(monkeypatch, small_classifier)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images scored"] == "6"  # 8 readable, 2 of them seen in training
+    assert "trained on 2 of these 9 images" in at.info[0].value
+    assert sum("seen in training" in m.value for m in at.markdown) == 2  # st.badge is Markdown
+
+
+def test_a_labelled_zip_instead_of_a_server_folder(monkeypatch, small_classifier, tmp_path):
+    import io
+    import zipfile
+
+    from tests.conftest import png_bytes, synthetic_art
+
+    monkeypatch.setattr("aiart.config.default_data_dir", lambda: None)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i in range(2):
+            z.writestr(f"set/AI_GENERATED/a{i}.png", png_bytes(synthetic_art(i, True)))
+            z.writestr(f"set/non_ai_generated/h{i}.png", png_bytes(synthetic_art(i, False)))
+        z.writestr("set/readme.txt", b"hello")
+    at = open_browse(monkeypatch, small_classifier)
+    at.file_uploader(key="browse-zip").set_value(("class.zip", buf.getvalue(), "application/zip")).run()
+    assert not at.exception and any("**4 images**" in m.value for m in at.markdown)
+    at.button(key="browse-compute").click().run()
+    assert {m.label: m.value for m in at.metric}["Images scored"] == "4"
+    assert len(tiles(at)) == 4  # both tabs

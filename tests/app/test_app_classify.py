@@ -65,8 +65,9 @@ def test_upload_batch_with_a_broken_file(app, small_classifier):
     assert r"**\<b\>bad\</b\>\*name\*\.jpg**" in [m.value for m in app.markdown]  # the name is shown as text
     (table,) = [d.value for d in app.dataframe]
     assert list(table["file"]) == [f[0] for f in files]
-    assert list(table["verdict"])[1] == "unreadable" and table["error"][1] == "not a recognised image format"
-    assert table["P(AI-generated)"][0] == pytest.approx(small_classifier.predict([files[0][1]])[0], abs=1e-4)
+    assert table["verdict"][1] == "could not be read" and table["problem"][1] == "not a recognised image format"
+    assert table["P(AI-generated)"][0] == round(100 * float(small_classifier.predict([files[0][1]])[0]))
+    assert table["picture"][0].startswith("data:image/png;base64,") and table["problem"][0] == ""
     assert app.download_button(key="csv").label == "Download results (CSV)"
 
 
@@ -129,3 +130,25 @@ def test_random_dataset_image_shows_its_label(app):
     assert len(labels) + len(errors) == 1  # the fixture folder holds one broken file too
     app.button(key="clear-dataset").click().run()
     assert "Drop one or more images" in app.info[0].value
+
+
+def test_uploads_survive_a_page_switch_until_cleared(app):
+    files = [(f"art{i}.png", png_bytes(synthetic_art(i, True)), "image/png") for i in range(2)]
+    app.file_uploader(key="uploader").set_value(files).run()
+    app.switch_page("pages/train.py").run()
+    app.switch_page("pages/classify.py").run()
+    assert not app.exception
+    assert [m.label for m in app.metric] == ["P(AI-generated)"] * 2  # the app kept them, the widget did not
+    assert any("2 uploaded image(s) kept" in c.value for c in app.caption)
+    app.button(key="clear-uploader").click().run()
+    assert not app.metric and "Drop one or more images" in app.info[0].value
+
+
+def test_a_batch_reads_as_a_grid_with_details(app):
+    files = [(f"art{i}.png", png_bytes(synthetic_art(i, i % 2 == 0)), "image/png") for i in range(6)]
+    app.file_uploader(key="uploader").set_value(files).run()
+    assert not app.exception and not app.metric  # compact cards: no full card until Details
+    details = [b for b in app.button if b.key.startswith("details-")]
+    assert len(details) == 6
+    details[0].click().run()
+    assert not app.exception and [m.label for m in app.metric] == ["P(AI-generated)"]

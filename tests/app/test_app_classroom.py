@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from aiart.app import ui
 from aiart.config import PROJECT_ROOT
 from tests.conftest import open_app, png_bytes, synthetic_art
 
@@ -52,7 +53,7 @@ def test_guess_reveal_score_next(app, small_classifier):
     ]
     assert f"P(AI) = {p:.0%}" in app.markdown[0].value
     assert any("the answer:" in m.value for m in app.markdown)
-    assert len(app.image) == 2  # the image and its heatmap overlay
+    assert len(app.image) == 3  # the image, its heatmap overlay and the colour legend
     assert any(c.value.startswith("What looks") for c in app.caption)
 
     # A rerun (any click elsewhere) must not score the round again.
@@ -76,6 +77,34 @@ def test_samples_count_for_agreement_only_and_reset(app):
     assert not any("the answer:" in m.value for m in app.markdown)
     app.button(key="classroom-reset").click().run()
     assert app.session_state["classroom_score"].rounds == 0
+    assert app.session_state["classroom_round"].number == 1  # numbering restarts with the score
+
+
+def test_a_round_never_repeats_an_image_until_all_are_used(app, labelled_folder):
+    names = []
+    for _ in range(8):  # 8 readable images (one broken file is skipped)
+        names.append(app.session_state["classroom_round"].item.name)
+        app.button(key="classroom-guess-AI_GENERATED").click().run()
+        app.button(key="classroom-reveal").click().run()
+        app.button(key="classroom-next").click().run()
+    assert len(set(names)) == 8 and not app.exception
+
+
+def test_file_name_and_answer_only_in_the_presenter_panel(app):
+    rnd = app.session_state["classroom_round"]
+    shown = [m.value for m in app.markdown] + [c.value for c in app.caption]
+    panel = [c.value for c in app.get("popover")[0].caption]
+    named = [t for t in shown if ui.escape_md(rnd.item.name) in t or "Right answer" in t]
+    assert named and all(t in panel for t in named)  # only inside the (collapsed) presenter panel
+    assert not app.sidebar.radio  # nor in the sidebar, which a projector shows
+
+
+def test_reveal_shows_how_sure_the_origin_and_a_legend(app):
+    app.button(key="classroom-guess-AI_GENERATED").click().run()
+    app.button(key="classroom-reveal").click().run()
+    captions = [c.value for c in app.caption]
+    assert any("From: " in c and "not a guarantee" in c for c in captions)
+    assert any(c.startswith("Blue: little influence") for c in captions)
 
 
 def test_uploads_with_presenter_answer_and_a_broken_file(app):

@@ -18,8 +18,10 @@ PAGE = str(PROJECT_ROOT / "pages" / "train.py")
 
 @pytest.fixture
 def page(monkeypatch, small_classifier, labelled_folder):
-    """A factory of fresh sessions on the Train page, with the small model as the default one."""
+    """A factory of fresh sessions on the Train page, with the small model as the default one and as the
+    feature base sessions train on."""
     monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
+    monkeypatch.setattr("aiart.app.train_run.feature_base", lambda: small_classifier)
     ui.settle_heap()  # as the real loader does: each AppTest run ends with two full garbage collections
     monkeypatch.setenv("AIART_DATA", str(labelled_folder))
 
@@ -73,7 +75,7 @@ def test_tiny_training_shows_curves_comparison_and_keeps_model(page, labelled_fo
     tables = at.dataframe
     assert len(tables) == 3  # metrics side by side, then one confusion matrix per model
     metrics = tables[0].value
-    assert list(metrics.columns) == ["default", "new"] and "ECE (lower is better)" in metrics.index
+    assert list(metrics.columns) == ["default", "new"] and "calibration error, ECE (lower is better)" in metrics.index
     assert at.session_state["train-run"].snapshot().result.comparison is not None
     if snap.result.disagreements:  # each disagreement: one Grad-CAM overlay per model
         assert any("Where they disagree" in m.value for m in at.markdown)

@@ -239,7 +239,9 @@ TALLY = '.st-key-live-tally [data-testid="stMetricValue"]'
 def start_live_round(page, timeout: float = 120) -> str:
     """On the Classroom page: start a live round and open voting on the current image; returns the code."""
     page.get_by_role("button", name="Start a live round").click(timeout=timeout * 1000)
-    code = page.locator(".st-key-live-code p").inner_text(timeout=timeout * 1000).strip()
+    page.locator(".st-key-live-code").wait_for(timeout=timeout * 1000)
+    wait_idle(page, timeout)  # until the run is over: the previous layout's elements are gone
+    code = page.locator(".st-key-live-code p").first.inner_text(timeout=timeout * 1000).strip()
     page.get_by_role("button", name="Open voting").click(timeout=timeout * 1000)
     page.locator(TALLY).wait_for(timeout=timeout * 1000)
     return code

@@ -19,6 +19,7 @@ from PIL import Image
 
 from aiart.config import DEFAULT_HEAD
 from tests.browser.browser_util import (
+    APP,
     CHROMIUM,
     EXCEPTION,
     PHONE,
@@ -156,7 +157,7 @@ def test_classify_upload_drop_and_heatmaps(new_page, app):
     for name in ("alpha.png", "beta.png"):
         card = card_of(page, name)
         text = card.inner_text()
-        assert "P(AI-generated)" in text and "Looks " in text and "% sure" in text, text
+        assert "P(AI-generated)" in text and "Looks " in text and "not a guarantee" in text, text
         check_images(card, at_least=2)  # the original and its heatmap
     page.screenshot(path=app.shots / "classify-upload.png")
 
@@ -201,6 +202,13 @@ def test_layer_switch_changes_heatmap(new_page, app):
 def test_browse_tiles_metrics_and_explain(new_page, app):
     page = new_page()
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").click(timeout=FIRST_RUN)
+    compute = page.get_by_role("button", name="Compute predictions")
+    compute.wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    assert page.locator(METRIC).count() == 0 and page.locator(TILE).count() == 0  # nothing computed unasked
+    assert "12 images in this folder" in page.locator(APP).inner_text()
+    page.screenshot(path=app.shots / "browse-offer.png")
+    compute.click()
     page.get_by_text("How good is the model on this folder?").wait_for(timeout=FIRST_RUN)
     page.locator(TILE).first.wait_for()
     wait_idle(page)
@@ -326,3 +334,76 @@ def test_live_class_vote_host_and_three_phones(new_page, app):
         check_images(phone.locator('[data-testid="stMain"]'), at_least=1)  # the heatmap
     phones[0].screenshot(path=app.shots / "live-phone-reveal.png")
     host.screenshot(path=app.shots / "live-host-reveal.png")
+
+
+def nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click(timeout=FIRST_RUN)
+    wait_idle(page)
+
+
+def test_uploads_and_folder_survive_page_switches_and_table_thumbnails(new_page, app):
+    """Issue 14: nothing is lost between pages; the results table shows each image."""
+    page = new_page()
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
+    upload(page, [("kept-a.png", picture(41, True)), ("kept-b.png", picture(42, False))])
+    verdicts = page.locator(METRIC, has_text="P(AI-generated)")
+    verdicts.nth(1).wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)  # the grid draws its images on a canvas once they are fetched
+    shot = pixels(table.screenshot())
+    thumbs, text = shot[:, :70], shot[:, 200:260]  # the picture column, then part of the file column
+    assert thumbs.std() > BLANK and thumbs.std() > text.std(), "no thumbnails in the results table"
+    page.screenshot(path=app.shots / "classify-table.png")
+
+    nav(page, "Browse")
+    box = page.get_by_label("Dataset folder")
+    box.fill("/nowhere/typed-by-the-teacher")
+    box.press("Enter")
+    page.get_by_text("does not exist").wait_for()
+    nav(page, "Train")
+    nav(page, "Browse")
+    assert page.get_by_label("Dataset folder").input_value() == "/nowhere/typed-by-the-teacher"
+    nav(page, "Classify")
+    verdicts.nth(1).wait_for(timeout=FIRST_RUN)
+    assert verdicts.count() == 2 and card_of(page, "kept-a.png").count() == 1
+    assert "2 uploaded image(s) kept" in page.locator(APP).inner_text()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 1920, "height": 1080}])
+def test_classroom_fits_the_projector_and_hides_presenter_controls(new_page, app, viewport):
+    page = new_page("/classroom", viewport)
+    picture_box = page.locator(".st-key-classroom-picture img")
+    picture_box.wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=picture_box.element_handle())
+    box = picture_box.bounding_box()
+    assert box["y"] + box["height"] <= viewport["height"], f"the picture ends at {box['y'] + box['height']:.0f} px"
+    assert box["height"] > 0.45 * viewport["height"], f"the picture is only {box['height']:.0f} px tall"
+    shown = page.locator(APP).inner_text()
+    assert "Images from" not in shown and "Right answer" not in shown and ".png" not in shown
+    for button in page.locator(".st-key-classroom-buttons button").all():
+        assert button.evaluate("b => b.scrollHeight <= b.clientHeight + 2"), "a button label wraps"
+    size = f"{viewport['width']}x{viewport['height']}"
+    page.screenshot(path=app.shots / f"classroom-{size}.png")
+
+    page.locator(APP).click(position={"x": 5, "y": viewport["height"] - 5})  # focus the page, not a widget
+    page.keyboard.press("a")  # the class says AI
+    page.locator('.st-key-classroom-guess-AI_GENERATED button[kind="primary"]').first.wait_for()
+    wait_idle(page)
+    page.keyboard.press("Enter")  # reveal
+    page.get_by_text("The model says").wait_for(timeout=FIRST_RUN)
+    images = page.locator(".st-key-classroom-images img")
+    images.nth(1).wait_for()
+    wait_idle(page)
+    for i in range(2):
+        b = images.nth(i).bounding_box()
+        assert b["y"] + b["height"] <= viewport["height"], f"revealed image {i} ends at {b['y'] + b['height']:.0f}"
+    legend = page.get_by_text("Blue: little influence").bounding_box()
+    assert legend["y"] + legend["height"] <= viewport["height"], "the heatmap's colour legend is off screen"
+    page.screenshot(path=app.shots / f"classroom-reveal-{size}.png")
+
+    page.get_by_role("button", name="Presenter").click()
+    page.get_by_text("Images from").wait_for()
+    assert "Right answer" in page.locator('[data-testid="stPopoverBody"]').inner_text()

@@ -97,12 +97,12 @@ def test_sanity_panel_on_request(monkeypatch, small_classifier):
     from tests.conftest import open_panel
 
     at = open_panel(sanity_page, monkeypatch, small_classifier)
-    assert not at.exception and not at.dataframe
+    assert not at.exception and not at.table
     at.button[0].click().run()
     assert not at.exception
-    (table,) = [d.value for d in at.dataframe]
-    assert list(table.columns) == ["head", "block3", "block2", "block1", "verdict"]
+    (table,) = [d.value for d in at.table]  # a table, not a scrolling grid: nothing cut off at 1280 px
+    assert list(table.columns) == ["head random", "+ block3", "+ block2", "+ block1", "verdict"]
     assert table.index[0] == "gradcam" and "scorecam" not in table.index  # Score-CAM only when chosen
     assert len(at.image) == 1  # the row of maps for the chosen method
     at.run()  # the result stays on screen after another rerun
-    assert len(at.dataframe) == 1
+    assert len(at.table) == 1

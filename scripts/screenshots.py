@@ -169,7 +169,6 @@ def classroom(page, out: Path) -> None:
     projector.goto(f"{base}/classroom")
     projector.locator(".st-key-classroom-picture img").wait_for(timeout=LONG)
     settle(projector)
-    projector.screenshot(path=out / "classroom-guess.png")
     projector.get_by_role("button", name="Human").click()
     wait_idle(projector, LONG / 1000)
     projector.get_by_role("button", name="Reveal").click()

@@ -25,8 +25,8 @@ PROJECTOR_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 4rem; padding-bottom: 1rem; }
 h1 { font-size: 2rem !important; padding: 0 !important; }
-.st-key-classroom-verdict h2 { font-size: 2.1rem !important; padding: 0.2rem 0 !important; }
-.st-key-classroom-verdict h3 { font-size: 1.5rem !important; padding: 0.1rem 0 !important; }
+.st-key-classroom-verdict h2 { font-size: 1.9rem !important; padding: 0 !important; }
+.st-key-classroom-verdict h3 { font-size: 1.4rem !important; padding: 0 !important; }
 .st-key-classroom-question h2 { font-size: 2rem !important; }
 .st-key-classroom-buttons button { min-height: 3.6rem; white-space: nowrap; }
 .st-key-classroom-buttons button p { font-size: 1.5rem !important; font-weight: 600; white-space: nowrap; }

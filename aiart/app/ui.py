@@ -287,7 +287,7 @@ def legend_strip() -> np.ndarray:
     """The heatmap colour scale, left (0) to right (1), as a thin image."""
     from aiart.cam.overlay import colorize
 
-    return colorize(np.tile(np.linspace(0.0, 1.0, 256, dtype=np.float32), (10, 1)))
+    return colorize(np.tile(np.linspace(0.0, 1.0, 256, dtype=np.float32), (5, 1)))
 
 
 def heat_legend(target: str) -> None:

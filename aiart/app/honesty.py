@@ -33,8 +33,8 @@ def accuracy_words(clf: Classifier) -> str:
     if measured is None:
         return "its accuracy on artworks it never saw has not been measured"
     mean, sd = measured
-    spread = f" (± {sd * 100:.0f} points between sources)" if sd and not math.isnan(sd) else ""
-    return f"it is right about {mean:.0%} of the time{spread} on artworks from sources it never saw"
+    spread = f" (± {sd:.1%})" if sd and not math.isnan(sd) else ""
+    return f"it is right about {mean:.0%}{spread} of the time on artworks from sources it never saw"
 
 
 def verdict_line(clf: Classifier, p_ai: float) -> str:

@@ -186,6 +186,7 @@ def test_layer_switch_changes_heatmap(new_page, app):
     layer = card.get_by_role("combobox", name="Conv layer")
     assert "Block 5" in layer.input_value()
     layer.click()
+    page.keyboard.type("Block 3 · conv3")  # filters the list: a long list is virtualized, options off screen
     page.get_by_role("option", name="Block 3 · conv3 (textures)").click()
     page.wait_for_function(
         "([el, old]) => el.getAttribute('src') !== old && el.complete && el.naturalWidth > 0",

@@ -162,13 +162,19 @@ def test_cli_unusable_model_files(tmp_path, small_classifier):
 
 
 def test_cli_says_unsure_inside_the_band_and_evaluate_reports_coverage(tmp_path, small_classifier):
-    """A model whose "not sure" band covers every P(AI) answers UNSURE; accuracy still counts all."""
+    """A model that always says P(AI) = 0.5 is inside any "not sure" band; accuracy still counts all."""
     from dataclasses import replace
 
+    import keras
+
+    from aiart.training.fit import fold_calibration
     from tests.conftest import write_sourced_folder
 
+    flat = keras.models.clone_model(small_classifier.head)
+    flat.set_weights(small_classifier.head.get_weights())
+    fold_calibration(flat, 0.0, 0.0)  # every logit 0
     path = tmp_path / "unsure.keras"
-    save_head(small_classifier.head, replace(small_classifier.info, unsure=0.5), path)
+    save_head(flat, replace(small_classifier.info, unsure=0.1), path)
     image = tmp_path / "a.png"
     image.write_bytes(png_bytes(synthetic_art(1, True)))
     proc = run_cli("--model", str(path), "predict", "--json", str(image))

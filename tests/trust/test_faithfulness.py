@@ -37,9 +37,11 @@ class RegionClassifier:
     """Just what `evaluate` uses of a Classifier, around `region_model`."""
 
     input_size = 16
+    keep_aspect = False
     conv_layers = ("conv",)
     threshold = 0.5
     label = Classifier.label
+    to_batch = Classifier.to_batch
 
     def __init__(self):
         self.model = region_model()

@@ -15,7 +15,7 @@ import streamlit as st
 from aiart.app import classroom_state, honesty, keep, ui
 from aiart.app.classroom_state import Round, Score
 from aiart.cam.overlay import overlay
-from aiart.config import CLASS_NAMES
+from aiart.config import CLASS_NAMES, UNSURE
 from aiart.model.classifier import Classifier
 
 AI, HUMAN = CLASS_NAMES
@@ -144,9 +144,8 @@ def reveal_view(clf: Classifier, rnd: Round) -> None:
         st.markdown(f"## The model says: {honesty.WORDS[said]} · P(AI) = {rnd.p_ai:.0%}")
         line = f"### The class said: {ui.PRETTY[rnd.guess]}"
         if answer:
-            line += (
-                f" · the answer: {ui.PRETTY[answer]} · class {mark(rnd.guess == answer)} · model {mark(said == answer)}"
-            )
+            model = ":gray[:material/help: not sure]" if said == UNSURE else mark(said == answer)
+            line += f" · the answer: {ui.PRETTY[answer]} · class {mark(rnd.guess == answer)} · model {model}"
         st.markdown(line)
         notes = [honesty.caveat(clf)]
         if rnd.origin:

@@ -115,7 +115,6 @@ def cmd_validate(args) -> int:
     import numpy as np
 
     from aiart.data import dataset
-    from aiart.data.families import family
     from aiart.data.features import FeatureStore
     from aiart.model.classifier import HeadInfo, untrained_classifier
     from aiart.training import recipe, validate
@@ -124,10 +123,7 @@ def cmd_validate(args) -> int:
     clf = untrained_classifier(HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect))
     samples = dataset.scan(args.data)
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), samples, progress_bar("features"))
-    by = {
-        "family": [family(s.generator) if s.y else "human-made" for s in kept],
-        "kind": [f"{'AI' if s.y else 'human'} {s.kind or 'unknown'}" for s in kept],
-    }
+    by = recipe.table_columns(kept)
     groups = [s.source for s in kept]
     report = validate.yardstick(x, y, groups, probe_fitter(args.probe_c), args.folds, range(args.seeds), by)
     out = {**report.as_dict(), "unsure": validate.unsure_band(report.p, np.tile(y, (args.seeds, 1)))}

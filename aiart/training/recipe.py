@@ -244,6 +244,14 @@ def clf_logits(head: keras.Model, x: np.ndarray) -> np.ndarray:
     return head.predict(x.astype(np.float32), verbose=0, batch_size=512)[:, 0]
 
 
+def table_columns(samples: Sequence[Sample]) -> dict[str, list[str]]:
+    """The yardstick's table columns per sample: generator family (AI) and label-qualified kind."""
+    return {
+        "family": [family(s.generator) if s.y else "human-made" for s in samples],
+        "kind": [f"{'AI' if s.y else 'human'} {s.kind or 'unknown'}" for s in samples],
+    }
+
+
 def train_default(
     clf: Classifier,
     samples: Sequence[Sample],
@@ -261,11 +269,7 @@ def train_default(
     """
     x, y, kept, bad = features_for(FeatureStore(clf), samples, progress)
     groups = [s.source for s in kept]
-    by = {
-        "family": [family(s.generator) if s.y else "human-made" for s in kept],
-        "kind": [f"{'AI' if s.y else 'human'} {s.kind or 'unknown'}" for s in kept],
-        "source": groups,
-    }
+    by = {**table_columns(kept), "source": groups}
     report = validate.yardstick(x, y, groups, probe_fitter(c), folds, seeds, by)
     band = validate.unsure_band(report.p, np.tile(y, (len(seeds), 1)))
     a, b = validate.platt(report.logits[0], y)

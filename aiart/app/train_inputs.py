@@ -49,13 +49,18 @@ def uploaded_samples() -> list[Sample] | None:
             accept_multiple_files=True,
             key=f"upload-{label}",
             help="Several images, or a .zip of images. Each archive counts as one source.",
+            on_change=forget_when_emptied,
         )
     key = tuple((label, f.file_id) for label in CLASS_NAMES for f in files[label] or [])
-    if not key:
+    kept = st.session_state.get(UPLOADS_KEY)
+    if not key and kept is None:
         st.info("Upload some images of each class, or a zip archive per class.", icon=":material/upload:")
         return None
-    kept = st.session_state.get(UPLOADS_KEY)
-    if kept is None or kept[0] != key:
+    if not key:  # back from another page: the uploaders are empty, the checked images are still here
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(f"{len(kept[1].samples)} uploaded images kept from before.")
+            st.button("Clear", icon=":material/close:", key="clear-train-uploads", on_click=forget_uploads)
+    elif kept is None or kept[0] != key:
         with st.spinner("Checking the uploaded images..."):
             upload = extract({label: [(f.name, f.getvalue()) for f in files[label] or []] for label in CLASS_NAMES})
         st.session_state[UPLOADS_KEY] = kept = (key, upload)
@@ -68,6 +73,17 @@ def uploaded_samples() -> list[Sample] | None:
         st.warning(f"Add {' and '.join(missing)} images: training needs both classes.", icon=":material/warning:")
         return None
     return upload.samples
+
+
+def forget_uploads() -> None:
+    st.session_state.pop(UPLOADS_KEY, None)
+
+
+def forget_when_emptied() -> None:
+    """The user removed every file: forget the checked set too (a page switch empties the
+    uploaders without calling this, so the set survives it)."""
+    if not any(st.session_state.get(f"upload-{label}") for label in CLASS_NAMES):
+        forget_uploads()
 
 
 def uploads_in_use() -> tuple[tuple, UploadSet] | None:

@@ -130,7 +130,7 @@ def fit_head(
 
 
 def fold_calibration(head: keras.Model, a: float, b: float) -> None:
-    """Bake Platt scaling into the logit layer, so the model's own sigmoid is calibrated."""
+    """Bake P = sigmoid(a * logit + b) into the logit layer, so the model's own sigmoid is calibrated."""
     layer = head.get_layer("logit")
     kernel, bias = layer.get_weights()
     layer.set_weights([kernel * a, bias * a + b])

@@ -159,7 +159,7 @@ def train_split(
     strategy: tf.distribute.Strategy | None = None,
     stopped: Callable[[], bool] = lambda: False,
 ) -> Result:
-    """Features (cached), fit, Platt-calibrate on the held-out sources, report their metrics.
+    """Features (cached), fit, calibrate (temperature) on the held-out sources, report their metrics.
 
     `augment` adds mirrored copies of the training images (never of the validation images).
     With `config.finetune_epochs`, the head trained on frozen features then goes on training with
@@ -186,7 +186,7 @@ def train_split(
     else:
         z_va = clf_logits(head, x_va)
     if len(y_va) and len(set(y_va.tolist())) == 2:
-        a, b = validate.platt(z_va, y_va)
+        a, b = validate.temperature(z_va, y_va)
         fold_calibration(head, a, b)
         z_va = a * z_va + b
     val_p = sigmoid(z_va) if len(y_va) else np.zeros(0)
@@ -262,7 +262,7 @@ def train_default(
 ) -> tuple[keras.Model, HeadInfo, list[str]]:
     """The shipped model: the yardstick for honest numbers, then the probe on all the data.
 
-    The Platt scaling baked into the final head is fit on out-of-fold logits (sources unseen by
+    The temperature scaling baked into the final head is fit on out-of-fold logits (sources unseen by
     each fold's probe), and the "not sure" band is chosen on the calibrated out-of-fold P(AI):
     neither looks at images the yardstick then judges. Returns the head, its description and the
     content hashes of the images it was trained on.
@@ -272,7 +272,7 @@ def train_default(
     by = {**table_columns(kept), "source": groups}
     report = validate.yardstick(x, y, groups, probe_fitter(c), folds, seeds, by)
     band = validate.unsure_band(report.p, np.tile(y, (len(seeds), 1)))
-    a, b = validate.platt(report.logits[0], y)
+    a, b = validate.temperature(report.logits[0], y)
     head = probe_head(fit_probe(x, y, c))
     fold_calibration(head, a, b)
     info = HeadInfo(
@@ -289,7 +289,7 @@ def train_default(
             "skipped_files": len(bad),
             "head": f"logistic regression (scikit-learn), C={c}, balanced classes, standardized features",
             "validation": f"{folds}-fold cross-validation holding out whole source repositories, seeds {list(seeds)}",
-            "platt": [a, b],
+            "calibration": {"method": "temperature scaling on out-of-fold logits", "a": a, "b": b},
         },
         metrics={
             "yardstick": report.as_dict(),

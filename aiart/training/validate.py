@@ -1,8 +1,8 @@
 """The yardstick: how a recipe does on sources it never saw, as mean ± spread over repeated
 source-held-out splits, with tables per generator family and per kind of image.
 
-Nothing is chosen on a fold's own held-out sources: each fold's Platt calibration is fit on the
-out-of-fold logits of its training sources' own inner folds. Pure numpy and scikit-learn, so a
+Nothing is chosen on a fold's own held-out sources: each fold's calibration (temperature scaling)
+is fit on the out-of-fold logits of its training sources' own inner folds. Pure numpy and scikit-learn, so a
 fit function of any kind (the probe, or a Keras head) can be judged the same way.
 """
 
@@ -35,10 +35,15 @@ def source_folds(groups: Sequence[str], k: int = 5, seed: int = 0) -> np.ndarray
     return np.array([fold_of[g] for g in groups])
 
 
-def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(a, b) of P = sigmoid(a * logit + b), fit by (nearly unregularized) logistic regression."""
-    model = LogisticRegression(C=1e4).fit(np.asarray(logits, float).reshape(-1, 1), y)
-    return float(model.coef_[0, 0]), float(model.intercept_[0])
+def temperature(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, 0) of P = sigmoid(a * logit): one scale for the logits (temperature scaling).
+
+    Platt's extra intercept would move the verdict's threshold to suit the class mix of the
+    training sources (45% AI); on unseen sources that cost 1.5 points of accuracy at 448. With the
+    scale alone, the verdict stays the class-balanced probe's and only its confidence is fitted.
+    """
+    model = LogisticRegression(C=1e4, fit_intercept=False).fit(np.asarray(logits, float).reshape(-1, 1), y)
+    return float(model.coef_[0, 0]), 0.0
 
 
 def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter, rows: np.ndarray | None = None):
@@ -53,12 +58,12 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter, row
 
 
 def calibrated(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter, z: np.ndarray) -> np.ndarray:
-    """P(AI) of each sample from its out-of-fold logit `z`, with Platt scaling fit on inner
+    """P(AI) of each sample from its out-of-fold logit `z`, with temperature scaling fit on inner
     out-of-fold logits of the other folds only: the held-out sources never choose it."""
     p = np.zeros(len(y))
     for f in np.unique(fold):
         rest = np.flatnonzero(fold != f)
-        a, b = platt(out_of_fold(x, y, fold, fit, rest)[rest], y[rest])
+        a, b = temperature(out_of_fold(x, y, fold, fit, rest)[rest], y[rest])
         test = fold == f
         p[test] = 1 / (1 + np.exp(-(a * z[test] + b)))
     return p
@@ -115,7 +120,7 @@ def yardstick(
         z = out_of_fold(x, y, fold, fit)
         p = calibrated(x, y, fold, fit, z)
         report = metrics.summary(p, y)
-        scores["accuracy"].append(float(np.mean((z > 0) == y)))
+        scores["accuracy"].append(report["accuracy"])  # the verdict the app shows: calibrated P >= 0.5
         scores["balanced_accuracy"].append(report["balanced_accuracy"])
         scores["auc"].append(float(roc_auc_score(y, z)) if len(set(y.tolist())) == 2 else float("nan"))
         scores["ece"].append(report["ece"])

@@ -185,6 +185,25 @@ def test_training_on_uploaded_images(page):
     assert snap.result.result.info.training["n_train"] == 6
 
 
+def test_uploads_survive_a_page_switch(monkeypatch, small_classifier, labelled_folder):
+    from tests.conftest import open_app, png_bytes, synthetic_art
+
+    monkeypatch.setattr("aiart.app.train_run.feature_base", lambda: small_classifier)
+    at = open_app(str(PROJECT_ROOT / "streamlit_app.py"), monkeypatch, small_classifier, labelled_folder)
+    at.switch_page("pages/train.py").run()
+    at.button_group(key="train-mode").set_value("upload").run()
+    for label, is_ai in (("AI_GENERATED", True), ("NON_AI_GENERATED", False)):
+        files = [(f"{label}{i}.png", png_bytes(synthetic_art(i, is_ai)), "image/png") for i in range(3)]
+        at.file_uploader(key=f"upload-{label}").set_value(files).run()
+    at.switch_page("pages/classify.py").run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and at.button_group(key="train-mode").value == "upload"
+    assert any("6 uploaded images kept from before" in c.value for c in at.caption)
+    assert not at.info and at.button(key="train-go")  # ready to train on them
+    at.button(key="clear-train-uploads").click().run()
+    assert "Upload some images" in at.info[0].value
+
+
 def test_fine_tune_mode_trains_block_then_loads_back(page, labelled_folder, tmp_path):
     from aiart.model.storage import save_head
 

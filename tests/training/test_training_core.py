@@ -83,8 +83,8 @@ def test_train_default_reports_the_yardstick_calibrates_and_lists_its_images(sma
     cv = info.metrics["cross_source"]
     assert {"accuracy", "ece", "coverage", "accuracy_when_sure"} <= set(cv)
     assert sorted(trained) == sorted(content_hash(s.path.read_bytes()) for s in samples)
-    a, b = info.training["platt"]
-    assert np.isfinite(a) and np.isfinite(b) and head.output_shape == (None, 1)
+    cal = info.training["calibration"]
+    assert cal["a"] > 0 and cal["b"] == 0 and head.output_shape == (None, 1)
 
 
 def test_saved_trained_head_holds_weights_only(tmp_path):

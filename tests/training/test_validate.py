@@ -69,12 +69,14 @@ def test_unsure_band_is_the_narrowest_that_reaches_the_target():
     assert validate.unsure_band(p[:2], y[:2])["half_width"] == 0.0
 
 
-def test_platt_recovers_a_known_scaling():
+def test_temperature_recovers_a_known_scale_and_keeps_the_threshold():
     rng = np.random.default_rng(0)
     z = rng.normal(0, 3, 5000)
-    y = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(int)
-    a, b = validate.platt(z, y)
-    assert abs(a - 0.5) < 0.08 and abs(b + 1.0) < 0.15
+    y = (rng.random(5000) < 1 / (1 + np.exp(-0.5 * z))).astype(int)
+    a, b = validate.temperature(z, y)
+    assert abs(a - 0.5) < 0.08 and b == 0.0
+    skewed = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(int)
+    assert validate.temperature(z, skewed)[1] == 0.0  # a class-mix shift never moves the verdict
 
 
 def test_probe_head_gives_the_probes_logits():

@@ -32,7 +32,7 @@ FILTERS = {
     "confident-mistakes": f"Confident mistakes (≥{CONFIDENT:.0%} sure)",
     "unsure": f"Unsure (P(AI) {0.5 - UNSURE_MARGIN:.0%}–{0.5 + UNSURE_MARGIN:.0%})",
 }
-SECONDS_PER_IMAGE = 0.25  # VGG16 features of one new image on a busy 2-core server (2303 images: ~8 min)
+SECONDS_PER_IMAGE = 0.25  # VGG16 features of one new 224 px image on a busy 2-core server (2303 images: ~8 min)
 SORTS = {"p_ai": "P(AI) low → high", "-p_ai": "P(AI) high → low"}
 
 
@@ -240,9 +240,10 @@ def overview(samples: list[dataset.Sample]) -> dict:
     return {"n": len(samples), "per_class": per_class, "per_source": per_source}
 
 
-def minutes_to_score(n: int) -> int:
-    """A whole-minute estimate for scoring `n` new images on this kind of server (at least 1)."""
-    return max(1, math.ceil(n * SECONDS_PER_IMAGE / 60))
+def minutes_to_score(n: int, input_size: int = 224) -> int:
+    """A whole-minute estimate for scoring `n` new images on this kind of server (at least 1); the
+    work grows with the pixels the model reads (448 px: about 4x; here about 1 s per image)."""
+    return max(1, math.ceil(n * SECONDS_PER_IMAGE * (input_size / 224) ** 2 / 60))
 
 
 # -- pictures -----------------------------------------------------------------------------------

@@ -160,6 +160,7 @@ def test_overview_and_time_estimate(labelled_folder):
     assert view["n"] == 9 and view["per_class"] == {"AI_GENERATED": 4, "NON_AI_GENERATED": 5}
     assert sum(view["per_source"].values()) == 9
     assert browse.minutes_to_score(1) == 1 and browse.minutes_to_score(2303) >= 8
+    assert browse.minutes_to_score(2303, 448) >= 4 * browse.minutes_to_score(2303) - 1
 
 
 def test_source_names_use_the_manifests_generator():

@@ -31,13 +31,13 @@ def folder_records(clf: Classifier, root: Path) -> list[browse.Record] | None:
     key = (str(root), clf.version)
     if key not in memo:
         records = browse.cached_predictions(clf, root)
-        if records is None and not offer(root):
+        if records is None and not offer(root, clf.input_size):
             return None
         memo[key] = records if records is not None else compute(clf, root)
     return memo[key]
 
 
-def offer(root: Path) -> bool:
+def offer(root: Path, input_size: int) -> bool:
     """A first visit to an unscored folder: what it holds, and the Compute button (True when pressed)."""
     view = browse.overview(scan(root))
     counts = " and ".join(f"{n} {ui.PRETTY[c]}" for c, n in view["per_class"].items())
@@ -47,7 +47,7 @@ def offer(root: Path) -> bool:
     ).set_index("source")
     with st.expander("Sources", icon=":material/list:"):
         st.dataframe(sources, width="stretch")
-    minutes = browse.minutes_to_score(view["n"])
+    minutes = browse.minutes_to_score(view["n"], input_size)
     st.caption(
         "The model has not scored this folder yet. Scoring runs every image through VGG16 once; the result "
         "is cached on the server, so later visits (and other sessions) open at once."

@@ -36,6 +36,12 @@ def keep_widgets() -> None:
             st.session_state[f"kept-widget-{key}"] = st.session_state[key]
 
 
+def keep_value(key: str) -> None:
+    """A kept widget's `on_change`: copy its new value aside at once, so a page switch that interrupts
+    the next run before `keep_widgets` cannot lose it."""
+    st.session_state[f"kept-widget-{key}"] = st.session_state[key]
+
+
 def remembered(key: str, default: Any) -> None:
     """Before drawing a kept widget: its value from before a page switch, else `default`. Set in session
     state, never as the widget's own default (both at once makes Streamlit warn)."""

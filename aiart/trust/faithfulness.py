@@ -88,25 +88,25 @@ def chosen_cells(order: np.ndarray, steps: int) -> np.ndarray:
     return rank[None, :] < counts[:, None]
 
 
-def cell_index(size: int, grid: int) -> np.ndarray:
-    """(size, size) cell number of each pixel."""
-    idx = np.arange(size) * grid // size
-    return idx[:, None] * grid + idx[None, :]
+def cell_index(height: int, width: int, grid: int) -> np.ndarray:
+    """(height, width) cell number of each pixel: a grid x grid partition, whatever the aspect ratio."""
+    rows, cols = np.arange(height) * grid // height, np.arange(width) * grid // width
+    return rows[:, None] * grid + cols[None, :]
 
 
 def insertion_start(x: np.ndarray) -> np.ndarray:
     """The heavily blurred image insertion starts from (linear, so blurring preprocessed pixels is fine)."""
-    return cv2.GaussianBlur(x, (0, 0), sigmaX=x.shape[0] / 16)
+    return cv2.GaussianBlur(x, (0, 0), sigmaX=max(x.shape[:2]) / 16)
 
 
 def perturbation_curves(
     logits_fn: LogitsFn, x: np.ndarray, orders: Sequence[np.ndarray], sign: float, grid: int, steps: int
 ) -> list[Curves]:
-    """Deletion and insertion curves of preprocessed image `x` (S, S, 3) for each cell order."""
+    """Deletion and insertion curves of preprocessed image `x` (H, W, 3) for each cell order."""
     cells = np.concatenate([chosen_cells(o, steps) for o in orders])
     kinds = np.repeat([[0], [1]], len(cells), axis=0)  # 0 = deletion, 1 = insertion
     rows, inverse = np.unique(np.hstack([kinds, np.tile(cells, (2, 1))]), axis=0, return_inverse=True)
-    pixel_cell = cell_index(x.shape[0], grid)
+    pixel_cell = cell_index(*x.shape[:2], grid)
     blurred = insertion_start(x)
     logits = []
     for start in range(0, len(rows), BATCH):

@@ -274,7 +274,9 @@ def png_of(exp, alpha: float) -> Callable[[], bytes]:
 
 # -- heatmap legend and warnings ----------------------------------------------------------------
 HEATMAP_BOX = (1100, 800)  # drawn this large and scaled to the column, so maps grow with the screen
-SANITY_FLAGGED = ("layercam", "scorecam")
+# Measured for the shipped model (`python -m aiart sanity`, README "Sanity check"): these maps barely
+# change when the head is randomized. Re-measure whenever the shipped model changes.
+SANITY_FLAGGED = ("gradcam++", "layercam", "scorecam")
 SANITY_WARNING = (
     "This method failed the sanity check on the shipped model: its map barely changed when the model was "
     "randomized (see the README), so it may show the picture more than the model's reasoning. Prefer "

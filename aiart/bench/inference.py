@@ -115,8 +115,10 @@ def main(args) -> int:
     )
     if args.train:
         from aiart.bench.train import bench_train
+        from aiart.model.classifier import untrained_classifier
 
-        bench_train(clf, finetune_epochs=args.finetune_epochs)
+        # The Train page's sessions run on a 224 feature base, not on the default model's 448 px.
+        bench_train(untrained_classifier(), finetune_epochs=args.finetune_epochs)
     if args.sessions:
         from aiart.bench.sessions import bench_sessions
 

@@ -33,7 +33,7 @@ def keep_widgets() -> None:
     """Copy the kept widgets' current values aside (plain session state outlives a page switch)."""
     for key in KEPT_WIDGETS:
         if key in st.session_state:
-            st.session_state[f"kept-widget-{key}"] = st.session_state[key]
+            keep_value(key)
 
 
 def keep_value(key: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -15,7 +14,7 @@ from PIL import ImageOps
 from aiart import metrics
 from aiart.data.dataset import Sample
 from aiart.data.families import family
-from aiart.data.features import FeatureStore, Progress, content_hash
+from aiart.data.features import FeatureStore, Progress, content_hashes
 from aiart.data.images import ImageError, open_image
 from aiart.model.classifier import Classifier, HeadInfo, sigmoid, tuned_convs
 from aiart.training import finetune, validate
@@ -297,4 +296,4 @@ def train_default(
             "cross_source": metrics.summary(report.p[0], y, 0.5, band["half_width"]),
         },
     )
-    return head, info, [content_hash(Path(s.path).read_bytes()) for s in kept]
+    return head, info, content_hashes([s.path for s in kept])

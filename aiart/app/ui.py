@@ -51,8 +51,10 @@ def settle_heap() -> None:
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
 def default_classifier() -> Classifier:
     """One model per process, shared by every page and session (inference is thread-safe)."""
+    from aiart.model.passes import return_freed_memory
     from aiart.model.storage import load_classifier
 
+    return_freed_memory()  # a server's working set rises and falls with sessions: give freed blocks back
     clf = load_classifier(DEFAULT_HEAD)
     clf.logits_of_batch(np.zeros((1, clf.input_size, clf.input_size, 3), np.float32))  # trace once, up front
     settle_heap()

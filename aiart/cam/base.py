@@ -83,6 +83,7 @@ class BaseCAM:
 
     name = "base"
     uses_gradients = True
+    images_per_pass = 1  # the most images one compiled pass sees per input image (memory scales with it)
 
     def __init__(self, model: keras.Model, layer: str):
         self.model = model

@@ -14,6 +14,7 @@ class ScoreCAM(BaseCAM):
     uses_gradients = False
     top_k = 32
     batch_size = 16
+    images_per_pass = batch_size
 
     def cam_image(self, acts, grads, x, sign) -> np.ndarray:
         forward = compiled(self.model, self.layer, "forward")

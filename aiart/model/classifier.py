@@ -30,6 +30,7 @@ from aiart.model.backbone import (
     split_taps,
     top_block,
 )
+from aiart.model.passes import PASSES, batch_pixels
 from aiart.model.vgg_weights import CONV_LAYERS
 
 DEFAULT_INPUT_SIZE = 224  # measured: same cross-source accuracy as 256, 0.77x the compute
@@ -263,10 +264,12 @@ class Classifier:
 
     # -- batches of preprocessed arrays -------------------------------------------------------
     def logits_of_batch(self, batch: np.ndarray) -> np.ndarray:
-        return self._logits(tf.convert_to_tensor(batch, tf.float32)).numpy()[:, 0]
+        with PASSES.hold(batch_pixels(batch.shape)):
+            return self._logits(tf.convert_to_tensor(batch, tf.float32)).numpy()[:, 0]
 
     def features_of_batch(self, batch: np.ndarray) -> np.ndarray:
-        return self._features(tf.convert_to_tensor(batch, tf.float32)).numpy()
+        with PASSES.hold(batch_pixels(batch.shape)):
+            return self._features(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
     def logits_of_features(self, feats: np.ndarray) -> np.ndarray:
         if len(feats) == 0:

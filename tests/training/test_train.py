@@ -343,6 +343,7 @@ def test_bench_train_runs_on_synthetic_data(small_classifier, capsys, monkeypatc
     config = TrainConfig(hidden=8, epochs=3, patience=10**6)
     report = bench_train.bench_train(small_classifier, per_class=6, config=config, finetune_epochs=2)
     out = capsys.readouterr().out
-    assert report["images"] == 12 and report["cold_s"] > 0 and report["cached_s"] > 0
+    assert report["images"] == 12 and report["cold_s"] > 0 and report["cached_s"] > 0 and report["passes_alone_s"] > 0
+    assert "its VGG16 passes alone" in out
     assert "synthetic images" in out and "goal (< 60 s)" in out and "goal (< 5 s)" in out
     assert "fine-tune block3, 2 epochs, cached" in out and report["finetune_cached_s"] > 0

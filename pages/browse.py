@@ -35,20 +35,22 @@ except DatasetError as exc:
 if records is None:
     st.stop()
 
-keep.remembered("filter", "all")
-kind = st.segmented_control("Show", list(browse.FILTERS), format_func=browse.FILTERS.get, required=True, key="filter")
+kind = st.segmented_control(
+    "Show", list(browse.FILTERS), format_func=browse.FILTERS.get, required=True, **keep.remembered("filter", "all")
+)
 source_col, sort_col, rescan_col = st.columns([4, 3, 2], vertical_alignment="bottom")
 readable = browse.source_names(records)
-keep.remembered("source", None)
-keep.remembered("sort", None)
 source = source_col.selectbox(
     "Source",
     [None, *browse.sources(records)],
     format_func=lambda s: "All sources" if s is None else readable.get(s, s),
-    key="source",
+    **keep.remembered("source", None),
 )
 sort = sort_col.selectbox(
-    "Order", [None, *browse.SORTS], format_func=lambda s: browse.SORTS.get(s, "Filter's order"), key="sort"
+    "Order",
+    [None, *browse.SORTS],
+    format_func=lambda s: browse.SORTS.get(s, "Filter's order"),
+    **keep.remembered("sort", None),
 )
 rescan_col.button(
     "Rescan",

@@ -43,8 +43,9 @@ st.file_uploader(
 keep.kept_note("uploader")
 samples = ui.sample_images()
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
-    keep.remembered("samples", [])
-    chosen = st.pills("…or try a sample drawn by code", list(samples), selection_mode="multi", key="samples")
+    chosen = st.pills(
+        "…or try a sample drawn by code", list(samples), selection_mode="multi", **keep.remembered("samples", [])
+    )
     data_dir = default_data_dir()
     if data_dir is not None and data_dir.is_dir():
         st.button(

@@ -25,13 +25,12 @@ if running:  # at the top, where the teacher is looking once Train is pressed
     train_live.live_panel()
 
 st.subheader("1. Data")
-keep.remembered("train-mode", "folder" if default_data_dir() else "upload")
 mode = st.segmented_control(
     "Images",
     ["folder", "upload"],
     format_func={"folder": "Dataset folder", "upload": "Upload images per class"}.get,
     required=True,
-    key="train-mode",
+    **keep.remembered("train-mode", "folder" if default_data_dir() else "upload"),
 )
 samples = train_inputs.folder_samples() if mode == "folder" else train_inputs.uploaded_samples()
 

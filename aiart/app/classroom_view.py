@@ -60,13 +60,11 @@ def score_row(score: Score, presenter: Callable[[], None]) -> None:
 
 def presenter_panel(rnd: Round) -> None:
     """Source, uploads, the current file and its right answer, reset: kept off the projected page."""
-    keep.remembered("classroom_source", classroom_state.available_sources()[0])
     st.radio(
         "Images from",
         classroom_state.available_sources(),
         format_func=SOURCES.get,
-        key="classroom_source",
-        on_change=classroom_state.next_image,
+        **keep.remembered("classroom_source", classroom_state.available_sources()[0], classroom_state.next_image),
     )
     if st.session_state["classroom_source"] == "uploads":
         st.file_uploader(

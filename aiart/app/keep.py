@@ -42,11 +42,21 @@ def keep_value(key: str) -> None:
     st.session_state[f"kept-widget-{key}"] = st.session_state[key]
 
 
-def remembered(key: str, default: Any) -> None:
+def remembered(key: str, default: Any, on_change: Callable[[], None] | None = None) -> dict[str, Any]:
     """Before drawing a kept widget: its value from before a page switch, else `default`. Set in session
-    state, never as the widget's own default (both at once makes Streamlit warn)."""
+    state, never as the widget's own default (both at once makes Streamlit warn).
+
+    Returns the widget's `key` and `on_change` (pass them with `**`): each change is copied aside at
+    once (`keep_value`), then `on_change` runs, so no kept widget depends on a later run to be kept."""
     if key not in st.session_state:
         st.session_state[key] = st.session_state.get(f"kept-widget-{key}", default)
+
+    def changed() -> None:
+        keep_value(key)
+        if on_change is not None:
+            on_change()
+
+    return {"key": key, "on_change": changed}
 
 
 def kept_key(uploader: str) -> str:

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from streamlit.runtime.pages_manager import PagesManager
 
 from aiart.app import honesty
-from aiart.app.keep import keep_value, keep_widgets, remembered
+from aiart.app.keep import keep_widgets, remembered
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import default_layer
 from aiart.model.classifier import Classifier
@@ -398,13 +398,10 @@ def folder_input(key: str) -> Path | None:
     from aiart.config import GET_DATA_HINT, default_data_dir
 
     default = default_data_dir()
-    remembered(key, str(default) if default else "")
     folder = st.text_input(
         "Dataset folder",
-        key=key,
         placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
-        on_change=keep_value,
-        args=(key,),
+        **remembered(key, str(default) if default else ""),
     ).strip()
     if not folder:
         st.info(GET_DATA_HINT, icon=":material/folder_off:")

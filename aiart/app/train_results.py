@@ -56,9 +56,12 @@ def comparison(res: SessionResult) -> None:
         return
     reference = models()[1]
     st.caption(f"Both models on the same {len(cmp.y)} validation images. {fairness(reference, res)}")
-    table = pd.DataFrame(metric_rows(cmp)).set_index("metric") * 100
+    table = pd.DataFrame(metric_rows(cmp))
+    table[list(cmp.names)] *= 100
     percent = st.column_config.NumberColumn(format="%.1f%%", width="small")
-    st.dataframe(table, column_config={name: percent for name in cmp.names}, width="content")
+    metric = st.column_config.TextColumn(width="large")  # "calibration error, ECE (lower is better)" in full
+    columns = {"metric": metric} | {name: percent for name in cmp.names}
+    st.dataframe(table, column_config=columns, hide_index=True, width="content")
     for col, name, summary in zip(st.columns(2), cmp.names, cmp.summaries):
         col.markdown(f"**Confusion: {name} model** (rows: true class)")
         col.dataframe(pd.DataFrame.from_dict(confusion_table(summary), orient="index"), width="stretch")

@@ -75,7 +75,8 @@ def test_tiny_training_shows_curves_comparison_and_keeps_model(page, labelled_fo
     tables = at.dataframe
     assert len(tables) == 3  # metrics side by side, then one confusion matrix per model
     metrics = tables[0].value
-    assert list(metrics.columns) == ["default", "new"] and "calibration error, ECE (lower is better)" in metrics.index
+    assert list(metrics.columns) == ["metric", "default", "new"]
+    assert "calibration error, ECE (lower is better)" in set(metrics["metric"])
     assert at.session_state["train-run"].snapshot().result.comparison is not None
     if snap.result.disagreements:  # each disagreement: one Grad-CAM overlay per model
         assert any("Where they disagree" in m.value for m in at.markdown)

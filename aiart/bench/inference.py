@@ -6,35 +6,17 @@ The reference is a compiled bare VGG16 conv base (to block5_conv3) on the same i
 from __future__ import annotations
 
 import io
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from aiart.bench.timing import timeit
 from aiart.cam import METHODS
 from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD, explain
 from aiart.model.backbone import build_backbone
 from aiart.model.vgg_weights import CONV_LAYERS
-
-
-def timeit(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds per function, timed round-robin after one warm-up each.
-
-    Interleaving means a burst of load from elsewhere hits every candidate alike, so the ratios
-    stay meaningful on a noisy shared machine.
-    """
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def bench_images(n: int, size: int = 384) -> list[Image.Image]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from aiart.bench.inference import timeit
+from aiart.bench.timing import timeit
 from aiart.config import CLASS_NAMES, default_data_dir
 from aiart.data import dataset
 from aiart.data.features import FeatureStore

@@ -8,8 +8,10 @@ gradients never vanish the way a saturated sigmoid's do.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
+from collections.abc import Callable
 
 import cv2
 import keras
@@ -17,6 +19,18 @@ import numpy as np
 import tensorflow as tf
 
 EPS = 1e-7
+Gate = Callable[[int], contextlib.AbstractContextManager]  # pixels of a pass -> held while it runs
+
+
+def no_gate(pixels: int) -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext()
+
+
+def pixels(x) -> int:
+    """Pixels in an (N, H, W, C) batch: what a pass's memory grows with."""
+    return int(x.shape[0]) * int(x.shape[1]) * int(x.shape[2])
+
+
 _FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
@@ -83,19 +97,21 @@ class BaseCAM:
 
     name = "base"
     uses_gradients = True
-    images_per_pass = 1  # the most images one compiled pass sees per input image (memory scales with it)
 
-    def __init__(self, model: keras.Model, layer: str):
+    def __init__(self, model: keras.Model, layer: str, gate: Gate = no_gate):
+        """`gate(pixels)` is held around every compiled pass, e.g. a server's budget of pixels in flight."""
         self.model = model
         self.layer = layer
+        self.gate = gate
 
     def activations(self, x: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         xt = tf.convert_to_tensor(x, tf.float32)
-        if self.uses_gradients:
-            acts, grads, logits = compiled(self.model, self.layer, "grad")(xt, tf.constant(sign, tf.float32))
-            return acts.numpy(), grads.numpy(), logits.numpy()
-        acts, logits = compiled(self.model, self.layer, "forward")(xt)
-        return acts.numpy(), None, logits.numpy()
+        with self.gate(pixels(x)):
+            if self.uses_gradients:
+                acts, grads, logits = compiled(self.model, self.layer, "grad")(xt, tf.constant(sign, tf.float32))
+                return acts.numpy(), grads.numpy(), logits.numpy()
+            acts, logits = compiled(self.model, self.layer, "forward")(xt)
+            return acts.numpy(), None, logits.numpy()
 
     def channel_weights(self, acts: np.ndarray, grads: np.ndarray) -> np.ndarray:
         """(B, h, w, C) -> (B, C). Override this, or `cam_image` for per-pixel methods."""

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from keras.applications.vgg16 import preprocess_input
 
+from aiart.cam.base import pixels
 from aiart.config import CLASS_NAMES, UNSURE
 from aiart.data.images import ImageError, ImageSource, open_image, resize_longest, resize_square
 from aiart.model.backbone import (
@@ -30,7 +31,7 @@ from aiart.model.backbone import (
     split_taps,
     top_block,
 )
-from aiart.model.passes import PASSES, batch_pixels
+from aiart.model.passes import PASSES
 from aiart.model.vgg_weights import CONV_LAYERS
 
 DEFAULT_INPUT_SIZE = 224  # measured: same cross-source accuracy as 256, 0.77x the compute
@@ -264,11 +265,11 @@ class Classifier:
 
     # -- batches of preprocessed arrays -------------------------------------------------------
     def logits_of_batch(self, batch: np.ndarray) -> np.ndarray:
-        with PASSES.hold(batch_pixels(batch.shape)):
+        with PASSES.hold(pixels(batch)):
             return self._logits(tf.convert_to_tensor(batch, tf.float32)).numpy()[:, 0]
 
     def features_of_batch(self, batch: np.ndarray) -> np.ndarray:
-        with PASSES.hold(batch_pixels(batch.shape)):
+        with PASSES.hold(pixels(batch)):
             return self._features(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
     def logits_of_features(self, feats: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,11 @@ MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, kept fixed
 
 
 class PixelBudget:
-    """A counting gate in pixels: `with budget.hold(n):` waits until `n` more pixels fit (or none are held)."""
+    """A counting gate in pixels: `with budget.hold(n):` waits until `n` more pixels fit (or none are held).
+
+    Passes are let in first come, first served, so a big pass (Score-CAM's masked copies, a Browse
+    batch) is not starved by a stream of small ones that keep the gate from ever emptying.
+    """
 
     def __init__(self, pixels: int):
         if pixels <= 0:
@@ -31,12 +36,19 @@ class PixelBudget:
         self.pixels = pixels
         self.in_flight = 0
         self._changed = threading.Condition()
+        self._tickets = itertools.count()
+        self._serving = 0  # the ticket whose turn it is to enter
 
     @contextlib.contextmanager
     def hold(self, pixels: int) -> Iterator[None]:
         with self._changed:
-            self._changed.wait_for(lambda: self.in_flight == 0 or self.in_flight + pixels <= self.pixels)
+            ticket = next(self._tickets)
+            self._changed.wait_for(
+                lambda: ticket == self._serving and (self.in_flight == 0 or self.in_flight + pixels <= self.pixels)
+            )
+            self._serving += 1
             self.in_flight += pixels
+            self._changed.notify_all()  # the next in line may fit too
         try:
             yield
         finally:
@@ -46,11 +58,6 @@ class PixelBudget:
 
 
 PASSES = PixelBudget(int(os.environ.get("AIART_PIXEL_BUDGET", DEFAULT_BUDGET)))
-
-
-def batch_pixels(shape: tuple[int, ...]) -> int:
-    """Pixels in an (N, H, W, C) batch."""
-    return int(shape[0]) * int(shape[1]) * int(shape[2])
 
 
 def return_freed_memory() -> bool:

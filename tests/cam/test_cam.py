@@ -79,3 +79,33 @@ def test_overlay_checks_ranges_and_blends():
         colorize(np.full((2, 2), 2.0))
     with pytest.raises(ValueError):
         overlay(img.astype(np.float32), heat)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_pass_is_held_under_the_gate(tiny_model, tiny_input, method):
+    """A server's pixel budget sees each compiled pass, with that pass's own size."""
+    import contextlib
+
+    sizes: list[int] = []
+
+    def gate(pixels: int):
+        sizes.append(pixels)
+        return contextlib.nullcontext()
+
+    METHODS[method](tiny_model, "conv_b", gate=gate)(tiny_input, 1.0)
+    assert sizes[0] == 16 * 16  # the pass that gives activations (and gradients)
+    if method == "scorecam":  # then the masked copies of the top channels
+        assert sum(sizes[1:]) == 8 * 16 * 16
+    else:
+        assert len(sizes) == 1
+
+
+def test_scorecam_batches_shrink_to_fit_its_pixels_per_pass(tiny_model, tiny_input):
+    import contextlib
+
+    sizes: list[int] = []
+    big = METHODS["scorecam"](tiny_model, "conv_b")
+    small = METHODS["scorecam"](tiny_model, "conv_b", gate=lambda p: sizes.append(p) or contextlib.nullcontext())
+    small.pixels_per_pass = 3 * 16 * 16  # three masked copies a pass instead of all eight
+    np.testing.assert_allclose(small(tiny_input, 1.0)[0], big(tiny_input, 1.0)[0], atol=1e-5)
+    assert sizes[1:] == [3 * 256, 3 * 256, 2 * 256]

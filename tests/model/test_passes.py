@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from aiart.cam.base import pixels
 from aiart.model import passes
-from aiart.model.passes import PixelBudget, batch_pixels
+from aiart.model.passes import PixelBudget
 
 
 def overlap(budget: PixelBudget, sizes: list[int]) -> int:
@@ -59,8 +60,36 @@ def test_budget_must_be_positive():
         PixelBudget(0)
 
 
-def test_batch_pixels_counts_images_times_area():
-    assert batch_pixels((4, 336, 448, 3)) == 4 * 336 * 448
+def test_passes_enter_first_come_first_served():
+    """A big pass waiting for room is not overtaken by a small one that would fit now."""
+    budget, entered = PixelBudget(100), []
+    first_in, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with budget.hold(60):
+            first_in.set()
+            release.wait(10)
+
+    def later(name: str, n: int) -> None:
+        with budget.hold(n):
+            entered.append(name)
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    first_in.wait(10)
+    for name, n in (("big", 80), ("small", 30)):
+        threads.append(threading.Thread(target=later, args=(name, n)))
+        threads[-1].start()
+        time.sleep(0.1)  # the big one queues first
+    assert entered == []  # the small one fits beside the first pass, but the big one is ahead of it
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert entered == ["big", "small"] and budget.in_flight == 0
+
+
+def test_pixels_counts_images_times_area():
+    assert pixels(np.zeros((4, 336, 448, 3), np.uint8)) == 4 * 336 * 448
 
 
 def test_classifier_and_explain_passes_go_through_the_budget(monkeypatch, small_classifier):
@@ -79,7 +108,8 @@ def test_classifier_and_explain_passes_go_through_the_budget(monkeypatch, small_
     small_classifier.logits_of_batch(np.zeros((2, side, side, 3), np.float32))
     small_classifier.features_of_batch(np.zeros((3, side, side, 3), np.float32))
     explain(small_classifier, Image.new("RGB", (50, 40)), method="scorecam")
-    assert asked == [2 * side * side, 3 * side * side, 16 * side * side]  # Score-CAM: 16 masked copies a pass
+    # Score-CAM: the activations' pass, then its 32 masked copies (they fit in one pass at this size)
+    assert asked == [2 * side * side, 3 * side * side, side * side, 32 * side * side]
 
 
 def test_freed_memory_setting_applies_on_glibc():

@@ -12,7 +12,7 @@ import streamlit as st
 from aiart.app import ui
 from aiart.data.features import FeatureStore
 from aiart.model.backbone import top_block
-from aiart.model.classifier import Classifier, untrained_classifier
+from aiart.model.classifier import Classifier
 from aiart.training import recipe
 from aiart.training.fit import TrainConfig, monitored
 from aiart.training.live import TrainingRun, train_session
@@ -22,13 +22,13 @@ RUN_KEY = "train-run"
 
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
 def feature_base() -> Classifier:
-    """VGG16 with an untrained head at 224x224, for features only: a class session trains on these.
+    """`recipe.train_base()`, once per server: VGG16 with an untrained head, for features only.
 
-    The default model looks at 448-pixel images, four times the work per image. At 224 a first
-    session of 200 images is its 200 VGG16 passes plus about a sixth (`python -m aiart bench --train`
-    prints both): about 30 s where a pass takes 0.1 s, about 70 s where it takes 0.3 s.
+    The default model looks at 448-pixel images, over five times the work per image. A first session
+    of 200 images is its 200 VGG16 passes plus about a sixth (`python -m aiart bench --train` prints
+    both).
     """
-    clf = untrained_classifier()
+    clf = recipe.train_base()
     ui.settle_heap()
     return clf
 

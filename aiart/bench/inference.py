@@ -97,10 +97,10 @@ def main(args) -> int:
     )
     if args.train:
         from aiart.bench.train import bench_train
-        from aiart.model.classifier import untrained_classifier
+        from aiart.training.recipe import train_base
 
-        # The Train page's sessions run on a 224 feature base, not on the default model's 448 px.
-        bench_train(untrained_classifier(), finetune_epochs=args.finetune_epochs)
+        # The Train page's sessions run on their own smaller feature base, not on the default model's 448 px.
+        bench_train(train_base(), finetune_epochs=args.finetune_epochs)
     if args.sessions:
         from aiart.bench.sessions import bench_sessions
 

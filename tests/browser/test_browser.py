@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from aiart.config import DEFAULT_HEAD
 from tests.browser.browser_util import (
@@ -366,7 +367,8 @@ def test_uploads_and_folder_survive_page_switches_and_table_thumbnails(new_page,
     page.get_by_text("does not exist").wait_for()
     nav(page, "Train")
     nav(page, "Browse")
-    assert page.get_by_label("Dataset folder").input_value() == "/nowhere/typed-by-the-teacher"
+    # the box may be drawn a moment before its kept value arrives; a lost value still fails after 15 s
+    expect(page.get_by_label("Dataset folder")).to_have_value("/nowhere/typed-by-the-teacher", timeout=15_000)
     nav(page, "Classify")
     verdicts.nth(1).wait_for(timeout=FIRST_RUN)
     assert verdicts.count() == 2 and card_of(page, "kept-a.png").count() == 1

@@ -54,8 +54,9 @@ def timed_session(
 def passes_alone(clf: Classifier, images: int, batch_size: int = 16, repeats: int = 3) -> float:
     """Seconds the bare VGG16 feature passes for `images` inputs take now, in the session's batches:
     the part of a cold session no code of ours can save, measured in the same run."""
-    batch = np.random.default_rng(0).uniform(-120, 120, (batch_size, clf.input_size, clf.input_size, 3))
-    seconds = timeit({"passes": lambda: clf.features_of_batch(batch.astype(np.float32))}, repeats)["passes"]
+    shape = (batch_size, clf.input_size, clf.input_size, 3)
+    batch = np.random.default_rng(0).uniform(-120, 120, shape).astype(np.float32)
+    seconds = timeit({"passes": lambda: clf.features_of_batch(batch)}, repeats)["passes"]
     return seconds / batch_size * images
 
 

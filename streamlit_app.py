@@ -6,7 +6,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
-st.set_page_config(page_title="aiart: AI or human art?", page_icon=":material/palette:", layout="wide")
+from aiart.model.precision import default_precision, describe
+
+ABOUT = (
+    "**aiart** tells AI-generated art from human-made art with VGG16 and shows why with Grad-CAM heatmaps. "
+    + describe(default_precision())
+    + " Set AIART_PRECISION=float32 or bfloat16 to choose."
+)
+st.set_page_config(
+    page_title="aiart: AI or human art?", page_icon=":material/palette:", layout="wide", menu_items={"About": ABOUT}
+)
 
 pages = [
     st.Page("pages/classify.py", title="Classify", icon=":material/image_search:", default=True),

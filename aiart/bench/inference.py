@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from aiart.bench.precision import bench_precisions
 from aiart.bench.timing import timeit
 from aiart.cam import METHODS
 from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD, explain
@@ -48,12 +49,12 @@ def main(args) -> int:
     images = bench_images(args.batch)
     one = clf.to_batch(images[:1])
     batch = clf.to_batch(images)  # square bench images: the same shape with or without keep_aspect
-    backbone = build_backbone(size)
+    backbone = build_backbone(size, clf.precision)  # the reference runs in the model's own number format
     spec = tf.TensorSpec((None, size, size, 3), tf.float32)
     bare_fn = tf.function(lambda x: backbone(x, training=False)["block5_conv3"], input_signature=[spec])
     # The other input size's cost: the shipped model reads 448 px, the Train page's models 224 px.
     alt = 224 if size != 224 else 448
-    other, alt_one = build_backbone(alt), tf.image.resize(one, (alt, alt)).numpy()
+    other, alt_one = build_backbone(alt, clf.precision), tf.image.resize(one, (alt, alt)).numpy()
     other_fn = tf.function(lambda x: other(x, training=False)["block5_conv3"])
     png = io.BytesIO()
     images[0].save(png, "PNG")
@@ -75,7 +76,10 @@ def main(args) -> int:
         "explain() end to end (gradcam, decode+upsample)": (lambda: explain(clf, images[0]), ""),
         **{f"predict + {DEFAULT_METHOD} @ {layer}": (lambda c=c: c(one, 1.0), "") for layer, c in layers.items()},
     }
-    print(f"aiart bench: input {size}x{size}, median of {args.repeats} interleaved rounds, batch {args.batch}")
+    print(
+        f"aiart bench: input {size}x{size}, {clf.precision} passes, median of {args.repeats} interleaved rounds, "
+        f"batch {args.batch}"
+    )
     measured = timeit({name: fn for name, (fn, _) in rows.items()}, args.repeats)
     bare = measured["bare VGG16 forward (1 image, compiled)"]
     for name, (_, goal) in rows.items():
@@ -95,6 +99,7 @@ def main(args) -> int:
         f"{'batch throughput vs model.predict':44s} {len(batch) / batch_t['ours']:7.1f} img/s vs "
         f"{len(batch) / batch_t['keras']:7.1f} img/s = {batch_t['keras'] / batch_t['ours']:5.2f}x  (goal >= 0.95x)"
     )
+    bench_precisions(args.model, images, args.repeats, args.batch)
     if args.train:
         from aiart.bench.train import bench_train
         from aiart.training.recipe import train_base

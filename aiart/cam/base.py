@@ -47,6 +47,7 @@ def conv_output(model: keras.Model, layer: str) -> keras.KerasTensor:
 
 def compiled(model: keras.Model, layer: str, kind: str):
     """`kind="grad"`: x, sign -> (acts, d(sign*logit)/d acts, logit); `"forward"`: x -> (acts, logit).
+    Maps come back as float32 whatever the conv layers compute in (bfloat16 passes).
 
     Traced once per model, layer and kind (the input signature is fixed), shared by all threads.
     """
@@ -64,14 +65,15 @@ def compiled(model: keras.Model, layer: str, kind: str):
                     acts, logit = tap(x, training=False)
                     tape.watch(acts)
                     score = sign * tf.reduce_sum(logit)
-                return acts, tape.gradient(score, acts), logit[:, 0]
+                grads = tape.gradient(score, acts)
+                return tf.cast(acts, tf.float32), tf.cast(grads, tf.float32), logit[:, 0]
 
         else:
 
             @tf.function(input_signature=[spec])
             def fn(x):
                 acts, logit = tap(x, training=False)
-                return acts, logit[:, 0]
+                return tf.cast(acts, tf.float32), logit[:, 0]
 
         per_model[(layer, kind)] = fn
         return fn

@@ -95,6 +95,8 @@ def feature_extractor(clf: Classifier) -> Extractor:
         spec += ":longest"
     if clf.backbone_version != "imagenet":  # fine-tuned conv layers give other features
         spec += f":{clf.backbone_version}"
+    if clf.precision != "float32":  # float32 entries keep their keys; other formats never mix with them
+        spec += f":{clf.precision}"
     dim = int(clf.features_model.output.shape[-1])
     return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch, clf.keep_aspect)
 

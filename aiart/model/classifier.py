@@ -32,6 +32,7 @@ from aiart.model.backbone import (
     top_block,
 )
 from aiart.model.passes import PASSES
+from aiart.model.precision import check_precision, default_precision, layer_dtype
 from aiart.model.vgg_weights import CONV_LAYERS
 
 DEFAULT_INPUT_SIZE = 224  # measured: same cross-source accuracy as 256, 0.77x the compute
@@ -56,13 +57,17 @@ def feature_dim(taps: Sequence[str]) -> int:
 
 
 def build_feature_graph(
-    input_size: int | None, taps: Sequence[str], layers: Mapping[str, keras.layers.Layer] | None = None
+    input_size: int | None,
+    taps: Sequence[str],
+    layers: Mapping[str, keras.layers.Layer] | None = None,
+    dtype: str = "float32",
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """image -> concatenated ChannelStats of `taps`; shared by the feature extractor and classifier.
-    `layers`: existing conv layers to call by name instead of new ImageNet ones."""
+    `layers`: existing conv layers to call by name instead of new ImageNet ones; `dtype`: the conv
+    stack's dtype policy (the statistics are always float32)."""
     deepest = max(taps, key=CONV_LAYERS.index)
     image = keras.Input((input_size, input_size, 3), name="image")  # None x None: any shape
-    convs = apply_backbone(image, upto=deepest, layers=layers)
+    convs = apply_backbone(image, upto=deepest, layers=layers, dtype=dtype)
     return image, concat_features([ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps])
 
 
@@ -159,16 +164,18 @@ def top_block_graph(
         if name in tuned:
             return tuned[name]
         fresh.append(name)
-        return conv_layer(name)
+        return conv_layer(name, layer_dtype(base.precision))
 
     x = base.model.get_layer(block_input(top_block(base.info.taps))).output
     below = [base.model.get_layer(f"{t}_stats").output for t in frozen]
     return base.model.input, top_block_features(x, below, base.info.taps, layer_for), fresh
 
 
-def head_version(head: keras.Model, info: HeadInfo) -> str:
-    """Content hash of the head weights and settings: keys every prediction cache."""
-    digest = hashlib.sha256(json.dumps([info.input_size, list(info.taps), info.keep_aspect]).encode())
+def head_version(head: keras.Model, info: HeadInfo, precision: str = "float32") -> str:
+    """Content hash of the head weights, settings and the passes' precision: keys every prediction
+    cache, so answers of two precisions never mix (float32's keys are those from before precisions)."""
+    settings = [info.input_size, list(info.taps), info.keep_aspect] + ([precision] if precision != "float32" else [])
+    digest = hashlib.sha256(json.dumps(settings).encode())
     for w in head.get_weights():
         digest.update(np.ascontiguousarray(w).tobytes())
     return digest.hexdigest()[:16]
@@ -218,9 +225,16 @@ class Verdict:
 class Classifier:
     """P(AI-generated) for images, from one flat graph; thread-safe to share between sessions."""
 
-    def __init__(self, head: keras.Model, info: HeadInfo, share_backbone_with: Classifier | None = None):
-        """`share_backbone_with`: reuse that classifier's frozen conv layers (same input size and taps)
-        instead of building a second VGG16, so each model a student keeps costs only its head.
+    def __init__(
+        self,
+        head: keras.Model,
+        info: HeadInfo,
+        share_backbone_with: Classifier | None = None,
+        precision: str | None = None,
+    ):
+        """`share_backbone_with`: reuse that classifier's frozen conv layers (same input size, taps and
+        precision) instead of building a second VGG16, so each model a student keeps costs only its head.
+        `precision`: the conv stack's number format (`aiart.model.precision`); default: this CPU's fastest.
 
         A fine-tuned head carries its own conv layers (see `aiart.training.finetune`): they replace the
         ImageNet ones of the same name, and the graph stays flat either way.
@@ -231,17 +245,21 @@ class Classifier:
         self.input_size = info.input_size
         self.keep_aspect = info.keep_aspect
         self.threshold = info.threshold
-        self.version = head_version(head, info)
-        tuned = {name: copy_conv(layer) for name, layer in tuned_convs(head).items()}
+        self.precision = check_precision(precision or default_precision())
+        dtype = layer_dtype(self.precision)
+        self.version = head_version(head, info, self.precision)
+        tuned = {name: copy_conv(layer, dtype=dtype) for name, layer in tuned_convs(head).items()}
         self.tuned = tuple(tuned)
         self.backbone_version = "imagenet" if not tuned else self.version
         base = share_backbone_with
-        if base is None or (base.input_size, base.info.taps, base.keep_aspect) != (
+        if base is None or (base.input_size, base.info.taps, base.keep_aspect, base.precision) != (
             info.input_size,
             info.taps,
             info.keep_aspect,
+            self.precision,
         ):
-            image, feats = build_feature_graph(None if info.keep_aspect else info.input_size, info.taps, tuned)
+            side = None if info.keep_aspect else info.input_size
+            image, feats = build_feature_graph(side, info.taps, tuned, dtype)
             fresh = [n for n in CONV_LAYERS if n not in tuned]
         elif not tuned and not base.tuned:
             image, feats, fresh = base.features_model.input, base.features_model.output, []

@@ -121,8 +121,9 @@ def load_head_checked(path: Path | str, info: HeadInfo) -> keras.Model:
     return head
 
 
-def load_classifier(head_path: Path | str | None = None) -> Classifier:
-    """The shipped default model (`weights/head.keras` + `.json`) unless another head is given."""
+def load_classifier(head_path: Path | str | None = None, precision: str | None = None) -> Classifier:
+    """The shipped default model (`weights/head.keras` + `.json`) unless another head is given;
+    `precision` as in `Classifier` (default: this CPU's fastest)."""
     head_path = Path(head_path or DEFAULT_HEAD)
     info_path = head_path.with_suffix(".json")
     try:
@@ -132,7 +133,7 @@ def load_classifier(head_path: Path | str | None = None) -> Classifier:
         raise ModelFileError(f"{info_path.name} is not an aiart model description ({exc!r:.120})") from None
     if recorded and head_path.is_file() and recorded != file_sha256(head_path):
         raise ModelFileError(f"{head_path.name} does not match {info_path.name} (interrupted save?); save it again")
-    clf = Classifier(load_head_checked(head_path, info), info)
+    clf = Classifier(load_head_checked(head_path, info), info, precision=precision)
     listing = trained_list(head_path)
     if listing.is_file():
         clf.trained_on = frozenset(listing.read_text().split())

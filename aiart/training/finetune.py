@@ -39,7 +39,8 @@ def pool_extractor(clf: Classifier) -> Extractor:
     spec = tf.TensorSpec((None, clf.input_size, clf.input_size, 3), tf.float32)
     run = tf.function(lambda x: model(x, training=False), input_signature=[spec])
     shape = tuple(int(d) for d in model.output.shape[1:])
-    return Extractor(f"{clf.input_size}:{name}", clf.input_size, shape, np.float16, lambda b: run(b).numpy())
+    spec_name = f"{clf.input_size}:{name}" + (f":{clf.precision}" if clf.precision != "float32" else "")
+    return Extractor(spec_name, clf.input_size, shape, np.float16, lambda b: run(b).numpy())
 
 
 def build_tunable(base: Classifier, head: keras.Model) -> keras.Model:

@@ -112,7 +112,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    import numpy as np
 
     from aiart.data import dataset
     from aiart.data.features import FeatureStore
@@ -126,7 +125,7 @@ def cmd_validate(args) -> int:
     by = recipe.table_columns(kept)
     groups = [s.source for s in kept]
     report = validate.yardstick(x, y, groups, probe_fitter(args.probe_c), args.folds, range(args.seeds), by)
-    out = {**report.as_dict(), "unsure": validate.unsure_band(report.p, np.tile(y, (args.seeds, 1)))}
+    out = {**report.as_dict(), "unsure": validate.unsure_band(report.p, y, weights=validate.source_weights(groups))}
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

@@ -49,10 +49,32 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str, 
     return rows
 
 
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error of P(AI): bin-weighted |observed - predicted|."""
-    total = max(len(p), 1)
-    return float(sum(r["n"] / total * abs(r["frac_ai"] - r["mean_p"]) for r in reliability(p, y, bins) if r["n"]))
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10, weights: np.ndarray | None = None) -> float:
+    """Expected calibration error of P(AI): bin-weighted |observed - predicted|. `weights` per image
+    (e.g. `1 / images of its source`, so each source counts alike); default: images alike."""
+    p, y = np.asarray(p, float), np.asarray(y, float)
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, float)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    total = max(w.sum(), 1e-12)
+    gaps = [
+        w[m].sum() / total * abs(np.average(y[m], weights=w[m]) - np.average(p[m], weights=w[m]))
+        for m in (idx == b for b in range(bins))
+        if w[m].sum() > 0
+    ]
+    return float(sum(gaps))
+
+
+def when_sure(p: np.ndarray, y: np.ndarray, half_width: np.ndarray | float, weights: np.ndarray | None = None):
+    """(coverage, accuracy_when_sure): the share of images outside the "not sure" band of
+    `half_width` around 0.5 (one per image, or one for all), and how often their verdict is right."""
+    p, y = np.asarray(p, float), np.asarray(y, int)
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, float)
+    sure = np.abs(p - 0.5) >= half_width
+    if not len(p):
+        return float("nan"), float("nan")
+    right = (p >= 0.5).astype(int) == y
+    accuracy = float(np.average(right[sure], weights=w[sure])) if w[sure].sum() > 0 else float("nan")
+    return float(np.average(sure, weights=w)), accuracy
 
 
 def summary(p: np.ndarray, y: np.ndarray, threshold: float = 0.5, unsure: float = 0.0) -> dict:
@@ -62,7 +84,7 @@ def summary(p: np.ndarray, y: np.ndarray, threshold: float = 0.5, unsure: float 
     p, y = np.asarray(p, float), np.asarray(y, int)
     pred = (p >= threshold).astype(int)
     recalls = [np.mean(pred[y == c] == c) for c in (1, 0) if np.any(y == c)]
-    sure = np.abs(p - 0.5) >= unsure
+    coverage, accuracy_when_sure = when_sure(p, y, unsure)
     return {
         "n": len(y),
         "accuracy": float(np.mean(pred == y)) if len(y) else float("nan"),
@@ -70,6 +92,6 @@ def summary(p: np.ndarray, y: np.ndarray, threshold: float = 0.5, unsure: float 
         "ece": ece(p, y),
         "confusion": confusion(y, pred),
         "per_class": per_class(y, pred),
-        "coverage": float(np.mean(sure)) if len(y) else float("nan"),
-        "accuracy_when_sure": float(np.mean(pred[sure] == y[sure])) if sure.any() else float("nan"),
+        "coverage": coverage,
+        "accuracy_when_sure": accuracy_when_sure,
     }

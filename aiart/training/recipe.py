@@ -281,8 +281,9 @@ def train_default(
     groups = [s.source for s in kept]
     by = {**table_columns(kept), "source": groups}
     report = validate.yardstick(x, y, groups, probe_fitter(c), folds, seeds, by)
-    band = validate.unsure_band(report.p, np.tile(y, (len(seeds), 1)))
-    a, b = validate.temperature(report.logits[0], y)
+    weights = validate.source_weights(groups)
+    band = validate.unsure_band(report.p, y, weights=weights)
+    a, b = validate.temperature(report.logits[0], y, weights)
     head = probe_head(fit_probe(x, y, c))
     fold_calibration(head, a, b)
     info = HeadInfo(
@@ -299,7 +300,11 @@ def train_default(
             "skipped_files": len(bad),
             "head": f"logistic regression (scikit-learn), C={c}, balanced classes, standardized features",
             "validation": f"{folds}-fold cross-validation holding out whole source repositories, seeds {list(seeds)}",
-            "calibration": {"method": "temperature scaling on out-of-fold logits", "a": a, "b": b},
+            "calibration": {
+                "method": "temperature scaling on out-of-fold logits, each source weighted alike",
+                "a": a,
+                "b": b,
+            },
         },
         metrics={
             "yardstick": report.as_dict(),

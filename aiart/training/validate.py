@@ -2,7 +2,10 @@
 source-held-out splits, with tables per generator family and per kind of image.
 
 Nothing is chosen on a fold's own held-out sources: each fold's calibration (temperature scaling)
-is fit on the out-of-fold logits of its training sources' own inner folds. Pure numpy and scikit-learn, so a
+and its "not sure" band are fit on the out-of-fold logits of its training sources' own inner folds.
+Images of one source share one shift, so calibration and band weigh every *source* alike (each
+image by 1 / its source's images): fit with images alike, they learn the largest sources'
+confidence and are overconfident on a new source. Scores are reported both ways. Pure numpy and scikit-learn, so a
 fit function of any kind (the probe, or a Keras head) can be judged the same way.
 """
 
@@ -18,6 +21,17 @@ from sklearn.metrics import roc_auc_score
 from aiart import metrics
 
 Fitter = Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray], np.ndarray]]  # (x, y) -> features -> logits
+SCORES = (
+    "accuracy",
+    "balanced_accuracy",
+    "auc",
+    "ece",
+    "ece_by_source",
+    "coverage",
+    "accuracy_when_sure",
+    "coverage_by_source",
+    "accuracy_when_sure_by_source",
+)  # per seed; the band of each fold chosen on its training sources' inner folds
 BIG_SOURCE = 60  # sources this large are placed first, so no fold gets two of them by chance
 
 
@@ -35,14 +49,22 @@ def source_folds(groups: Sequence[str], k: int = 5, seed: int = 0) -> np.ndarray
     return np.array([fold_of[g] for g in groups])
 
 
-def temperature(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def source_weights(groups: Sequence[str]) -> np.ndarray:
+    """Per image, 1 / the images of its source, scaled to mean 1: every source counts alike."""
+    _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    w = 1.0 / counts[inverse]
+    return w * len(w) / w.sum()
+
+
+def temperature(logits: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
     """(a, 0) of P = sigmoid(a * logit): one scale for the logits (temperature scaling).
 
     Platt's extra intercept would move the verdict's threshold to suit the class mix of the
     training sources (45% AI); on unseen sources that cost 1.5 points of accuracy at 448. With the
     scale alone, the verdict stays the class-balanced probe's and only its confidence is fitted.
     """
-    model = LogisticRegression(C=1e4, fit_intercept=False).fit(np.asarray(logits, float).reshape(-1, 1), y)
+    z = np.asarray(logits, float).reshape(-1, 1)
+    model = LogisticRegression(C=1e4, fit_intercept=False).fit(z, y, sample_weight=weights)
     return float(model.coef_[0, 0]), 0.0
 
 
@@ -57,29 +79,50 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter, row
     return z
 
 
-def calibrated(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter, z: np.ndarray) -> np.ndarray:
-    """P(AI) of each sample from its out-of-fold logit `z`, with temperature scaling fit on inner
-    out-of-fold logits of the other folds only: the held-out sources never choose it."""
-    p = np.zeros(len(y))
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.asarray(z, float)))
+
+
+def calibrated(
+    x: np.ndarray,
+    y: np.ndarray,
+    fold: np.ndarray,
+    fit: Fitter,
+    z: np.ndarray,
+    weights: np.ndarray | None = None,
+    target: float = 0.9,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(P(AI), half-width of the "not sure" band) of each sample, from its out-of-fold logit `z`.
+    Each fold's temperature and band are fit on inner out-of-fold logits of the other folds only
+    (weighted by `weights`): the held-out sources never choose them."""
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    p, half = np.zeros(len(y)), np.zeros(len(y))
     for f in np.unique(fold):
         rest = np.flatnonzero(fold != f)
-        a, b = temperature(out_of_fold(x, y, fold, fit, rest)[rest], y[rest])
+        inner = out_of_fold(x, y, fold, fit, rest)[rest]
+        a, b = temperature(inner, y[rest], w[rest])
         test = fold == f
-        p[test] = 1 / (1 + np.exp(-(a * z[test] + b)))
-    return p
+        p[test] = sigmoid(a * z[test] + b)
+        half[test] = unsure_band(sigmoid(a * inner + b), y[rest], target, weights=w[rest])["half_width"]
+    return p, half
 
 
-def unsure_band(p: np.ndarray, y: np.ndarray, target: float = 0.9, step: float = 0.01) -> dict:
+def unsure_band(
+    p: np.ndarray, y: np.ndarray, target: float = 0.9, step: float = 0.01, weights: np.ndarray | None = None
+) -> dict:
     """The narrowest band around 0.5 outside which accuracy reaches `target`: the model answers
-    "not sure" inside it. Reported with the share of images that still get a verdict."""
-    p, y = np.asarray(p, float).ravel(), np.asarray(y, int).ravel()
+    "not sure" inside it. Reported with the share of images that still get a verdict. `p` may hold
+    one row per seed; `weights` (one per image) say how much each image counts."""
+    p, y = np.asarray(p, float), np.asarray(y, int)
+    w = np.broadcast_to(np.ones(p.shape[-1]) if weights is None else np.asarray(weights, float), p.shape).ravel()
+    p, y = p.ravel(), np.broadcast_to(y, p.shape).ravel()
     for half in np.arange(0.0, 0.5, step):
-        sure = np.abs(p - 0.5) >= half
-        if sure.any() and np.mean((p[sure] >= 0.5) == y[sure]) >= target:
+        coverage, accuracy = metrics.when_sure(p, y, half, w)
+        if coverage > 0 and accuracy >= target:
             return {
                 "half_width": round(float(half), 4),
-                "coverage": float(sure.mean()),
-                "accuracy_when_sure": float(np.mean((p[sure] >= 0.5) == y[sure])),
+                "coverage": coverage,
+                "accuracy_when_sure": accuracy,
                 "target": target,
             }
     return {"half_width": 0.5, "coverage": 0.0, "accuracy_when_sure": float("nan"), "target": target}
@@ -111,19 +154,27 @@ def yardstick(
     k: int = 5,
     seeds: Sequence[int] = (0, 1, 2),
     by: Mapping[str, Sequence[str]] | None = None,
+    weigh_sources: bool = True,
 ) -> Yardstick:
-    """Repeated k-fold cross-validation holding out whole `groups` (source repositories)."""
+    """Repeated k-fold cross-validation holding out whole `groups` (source repositories).
+    `weigh_sources`: calibration and band count each source alike (else each image)."""
     y = np.asarray(y, int)
-    logits, probs, scores = [], [], {"accuracy": [], "balanced_accuracy": [], "auc": [], "ece": []}
+    w = source_weights(groups)
+    logits, probs, scores = [], [], {name: [] for name in SCORES}
     for seed in seeds:
         fold = source_folds(groups, k, seed)
         z = out_of_fold(x, y, fold, fit)
-        p = calibrated(x, y, fold, fit, z)
+        p, half = calibrated(x, y, fold, fit, z, w if weigh_sources else None)
         report = metrics.summary(p, y)
         scores["accuracy"].append(report["accuracy"])  # the verdict the app shows: calibrated P >= 0.5
         scores["balanced_accuracy"].append(report["balanced_accuracy"])
         scores["auc"].append(float(roc_auc_score(y, z)) if len(set(y.tolist())) == 2 else float("nan"))
         scores["ece"].append(report["ece"])
+        scores["ece_by_source"].append(metrics.ece(p, y, weights=w))
+        for suffix, weights in (("", None), ("_by_source", w)):
+            coverage, right = metrics.when_sure(p, y, half, weights)
+            scores["coverage" + suffix].append(coverage)
+            scores["accuracy_when_sure" + suffix].append(right)
         logits.append(z)
         probs.append(p)
     z_all, p_all = np.array(logits), np.array(probs)

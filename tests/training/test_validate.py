@@ -42,10 +42,12 @@ def test_a_folds_own_labels_never_change_its_calibrated_p():
     x, y, groups = toy()
     fold = validate.source_folds(groups, k=3, seed=0)
     fit = probe_fitter(1.0)
-    p = validate.calibrated(x, y, fold, fit, validate.out_of_fold(x, y, fold, fit))
+    w = validate.source_weights(groups)
+    p, half = validate.calibrated(x, y, fold, fit, validate.out_of_fold(x, y, fold, fit), w)
     flipped = np.where(fold == 0, 1 - y, y)
-    q = validate.calibrated(x, flipped, fold, fit, validate.out_of_fold(x, flipped, fold, fit))
+    q, half_q = validate.calibrated(x, flipped, fold, fit, validate.out_of_fold(x, flipped, fold, fit), w)
     np.testing.assert_allclose(p[fold == 0], q[fold == 0])
+    np.testing.assert_allclose(half[fold == 0], half_q[fold == 0])  # nor its "not sure" band
     assert not np.allclose(p[fold != 0], q[fold != 0])
 
 
@@ -57,6 +59,9 @@ def test_yardstick_reports_mean_and_spread_and_tables():
     assert report.summary["accuracy"][0] > 0.8 and report.summary["auc"][0] > 0.9
     assert 0 <= report.summary["ece"][0] <= 1 and report.summary["accuracy"][1] >= 0
     assert set(report.tables["kind"]) == {"AI a", "human b"}
+    assert set(report.summary) == set(validate.SCORES)
+    for name in ("ece_by_source", "coverage", "accuracy_when_sure_by_source"):
+        assert 0 <= report.summary[name][0] <= 1
     assert report.as_dict()["seeds"] == [0, 1]
 
 
@@ -104,3 +109,34 @@ def test_generator_families(text, want):
     from aiart.data.families import family
 
     assert family(text) == want
+
+
+def test_source_weights_make_every_source_count_alike():
+    groups = ["big"] * 6 + ["small"] * 2
+    w = validate.source_weights(groups)
+    assert w.mean() == pytest.approx(1.0)
+    assert w[:6].sum() == pytest.approx(w[6:].sum())
+
+
+def test_source_weighted_temperature_follows_the_small_sources():
+    """A big confident source and many small overconfident ones: weighing sources alike calibrates
+    for the typical new source, weighing images alike for the big one."""
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 3, 6000)
+    big = np.arange(6000) < 3000
+    scale = np.where(big, 1.0, 0.3)  # the small sources' true P is much flatter than their logits say
+    y = (rng.random(6000) < 1 / (1 + np.exp(-scale * z))).astype(int)
+    groups = np.where(big, "big", np.char.add("s", (np.arange(6000) % 300).astype(str)))
+    a_images, _ = validate.temperature(z, y)
+    a_sources, _ = validate.temperature(z, y, validate.source_weights(groups))
+    assert a_sources < a_images
+    assert abs(a_sources - 0.3) < abs(a_images - 0.3)
+
+
+def test_unsure_band_with_weights_counts_sources_not_images():
+    p = np.array([0.9] * 8 + [0.6, 0.4])
+    y = np.array([1] * 8 + [0, 1])  # eight right from one source, two wrong near 0.5 from two others
+    groups = ["a"] * 8 + ["b", "c"]
+    assert validate.unsure_band(p, y, target=0.8)["half_width"] == 0.0  # 80% right counting images
+    weighted = validate.unsure_band(p, y, target=0.8, weights=validate.source_weights(groups))
+    assert weighted["half_width"] == pytest.approx(0.1) and weighted["coverage"] == pytest.approx(1 / 3)

@@ -14,8 +14,8 @@ import streamlit as st
 from PIL import Image
 
 from aiart.app import ui
-from aiart.app.classroom_state import Round, Score
-from aiart.app.vote import classroom
+from aiart.app.classroom.state import Round, Score
+from aiart.app.classroom.vote import classroom
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
 from aiart.classroom.rooms import POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows

@@ -87,3 +87,19 @@ def test_only_the_app_imports_streamlit():
     code = [*package_files(), *PROJECT_ROOT.glob("pages/*.py"), PROJECT_ROOT / "streamlit_app.py"]
     users = {p.relative_to(PROJECT_ROOT).as_posix() for p in code if any(m.startswith("streamlit") for m in imports(p))}
     assert users and all(u.startswith(STREAMLIT_OK) for u in users), sorted(users)
+
+
+def test_app_page_packages_stand_on_the_shared_app_modules_only():
+    """`aiart/app/classroom/` and `aiart/app/train/` are separate pages' glue: neither imports the other, and
+    the shared modules under them (`ui`, `keep`, `honesty`, ...) import neither."""
+    pages = {"classroom", "train"}
+    problems = []
+    for path in sorted((PROJECT_ROOT / "aiart" / "app").rglob("*.py")):
+        me = module_name(path).removesuffix(".__init__").split(".")
+        mine = me[2] if len(me) > 3 or (len(me) == 3 and me[2] in pages) else None
+        for other in imports(path):
+            parts = other.split(".")
+            theirs = parts[2] if parts[:2] == ["aiart", "app"] and len(parts) > 2 and parts[2] in pages else None
+            if theirs and theirs != mine:
+                problems.append(f"{'.'.join(me)} imports {other}")
+    assert not problems, problems

@@ -14,7 +14,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 50_000_000  # about 7000x7000; larger is refused as a possible decompression bomb
+MAX_PIXELS = 50_000_000  # about 7000x7000 decoded; larger is refused as a possible decompression bomb
+DRAFT_SCALES = (2, 4, 8)  # a JPEG can be decoded at 1/2, 1/4 or 1/8 size (Pillow's draft mode)
 MAX_BYTES = 50 * 1024 * 1024
 ImageSource = str | Path | bytes | bytearray | BinaryIO | Image.Image
 
@@ -76,26 +77,47 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def draft_scale(width: int, height: int) -> int | None:
+    """The smallest JPEG draft reduction that brings a photo within MAX_PIXELS (1: none; None: too big at 1/8)."""
+    for scale in (1, *DRAFT_SCALES):
+        if (width // scale) * (height // scale) <= MAX_PIXELS:
+            return scale
+    return None
+
+
 def open_image(src: ImageSource) -> Image.Image:
-    """Decode, take the first frame, apply EXIF orientation, return RGB; else `ImageError`."""
+    """Decode, take the first frame, apply EXIF orientation, return RGB; else `ImageError`.
+
+    The size is checked from the header, before anything is decoded: a phone's 108-megapixel JPEG is
+    decoded at half or quarter size (the model reads a few hundred pixels anyway), while any other
+    image over MAX_PIXELS (a tiny PNG that would expand to gigapixels) is refused undecoded.
+    """
     if isinstance(src, Image.Image):
         return to_rgb(ImageOps.exif_transpose(src) or src)
     data = read_bytes(src)
     sniff(data)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns above ~89 MP, before our own check below decides; it still raises above ~179 MP.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(f"image is {width}x{height} pixels, over the {MAX_PIXELS:,} limit")
+            within = width * height <= MAX_PIXELS
+            scale = draft_scale(width, height) if img.format == "JPEG" else (1 if within else None)
+            if scale is None:
+                raise ImageError(
+                    f"image is {width}x{height} pixels, over the {MAX_PIXELS:,} limit: refused as a possible "
+                    "decompression bomb"
+                )
+            if scale > 1:
+                img.draft("RGB", (-(-width // scale), -(-height // scale)))
             img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img) or img
             return to_rgb(img)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageError(f"refused as a possible decompression bomb ({exc})") from None
     except UnidentifiedImageError:
         raise ImageError("not a recognised image format") from None

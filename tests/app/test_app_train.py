@@ -21,7 +21,7 @@ def page(monkeypatch, small_classifier, labelled_folder):
     """A factory of fresh sessions on the Train page, with the small model as the default one and as the
     feature base sessions train on."""
     monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
-    monkeypatch.setattr("aiart.app.train_run.feature_base", lambda: small_classifier)
+    monkeypatch.setattr("aiart.app.train.run.feature_base", lambda: small_classifier)
     ui.settle_heap()  # as the real loader does: each AppTest run ends with two full garbage collections
     monkeypatch.setenv("AIART_DATA", str(labelled_folder))
 
@@ -189,7 +189,7 @@ def test_training_on_uploaded_images(page):
 def test_uploads_survive_a_page_switch(monkeypatch, small_classifier, labelled_folder):
     from tests.conftest import open_app, png_bytes, synthetic_art
 
-    monkeypatch.setattr("aiart.app.train_run.feature_base", lambda: small_classifier)
+    monkeypatch.setattr("aiart.app.train.run.feature_base", lambda: small_classifier)
     at = open_app(str(PROJECT_ROOT / "streamlit_app.py"), monkeypatch, small_classifier, labelled_folder)
     at.switch_page("pages/train.py").run()
     at.button_group(key="train-mode").set_value("upload").run()

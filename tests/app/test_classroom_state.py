@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiart.app.classroom_state import Score
+from aiart.app.classroom.state import Score
 
 
 def test_score_counts_right_answers_only_where_the_answer_is_known():

@@ -146,3 +146,28 @@ def test_file_objects_and_pil_images_work():
 def test_shrink_keeps_aspect_and_never_enlarges():
     assert shrink(gradient(1000, 500), 200).size == (200, 100)
     assert shrink(gradient(10, 5), 200).size == (10, 5)
+
+
+def test_a_108_megapixel_phone_jpeg_is_decoded_at_reduced_size():
+    """Issue 21: a 12000x9000 phone photo is a picture, not an attack: draft mode decodes it at 1/2 or 1/4."""
+    from PIL import ImageDraw
+
+    from aiart.data.images import MAX_PIXELS
+
+    photo = Image.new("RGB", (12000, 9000), (200, 170, 120))
+    ImageDraw.Draw(photo).ellipse((3000, 2000, 9000, 7000), fill=(40, 90, 160))
+    data = png_bytes(photo, "JPEG")
+    del photo
+    assert len(data) < 25 * 2**20  # under the app's upload limit
+    img = open_image(data)
+    assert img.mode == "RGB" and img.width * img.height <= MAX_PIXELS
+    assert (img.width, img.height) == (6000, 4500)  # half size keeps the aspect; a quarter would do less well
+    r, _, b = img.getpixel((3000, 2250))
+    assert b > r  # the picture itself, not a blank
+
+
+@pytest.mark.parametrize("size", [(10000, 9000), (100000, 100000)])
+def test_a_png_that_would_expand_past_the_limit_is_refused_before_decoding(size):
+    """Header-only PNGs: decoding them would fail as truncated, so a 'bomb' message proves nothing was decoded."""
+    with pytest.raises(ImageError, match="decompression bomb"):
+        open_image(png_header_only(*size))

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from aiart.app import ui
-from aiart.app.train_run import top_block_name
+from aiart.app.train.run import top_block_name
 from aiart.config import CLASS_NAMES
 from aiart.data.dataset import DatasetError, Sample, scan
 from aiart.data.uploads import UploadSet, extract

@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from aiart.app import honesty, ui
-from aiart.app.train_live import curves
-from aiart.app.train_run import best_epoch, models, outcome, top_block_name, use_model
+from aiart.app.train.live import curves
+from aiart.app.train.run import best_epoch, models, outcome, top_block_name, use_model
 from aiart.cam.overlay import overlay
 from aiart.model.backbone import block_input
 from aiart.model.classifier import Classifier, HeadInfo

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from aiart.app import classroom_state, honesty, keep, ui
-from aiart.app.classroom_state import Round, Score
+from aiart.app import honesty, keep, ui
+from aiart.app.classroom import state
+from aiart.app.classroom.state import Round, Score
 from aiart.cam.overlay import overlay
 from aiart.config import CLASS_NAMES, UNSURE
 from aiart.model.classifier import Classifier
@@ -62,19 +63,19 @@ def presenter_panel(rnd: Round) -> None:
     """Source, uploads, the current file and its right answer, reset: kept off the projected page."""
     st.radio(
         "Images from",
-        classroom_state.available_sources(),
+        state.available_sources(),
         format_func=SOURCES.get,
-        **keep.remembered("classroom_source", classroom_state.available_sources()[0], classroom_state.next_image),
+        **keep.remembered("classroom_source", state.available_sources()[0], state.next_image),
     )
     if st.session_state["classroom_source"] == "uploads":
         st.file_uploader(
             "Images for the class",
             type=ui.IMAGE_TYPES,
             accept_multiple_files=True,
-            key=classroom_state.UPLOADER,
-            on_change=keep.keep_uploads(classroom_state.UPLOADER, then=classroom_state.new_uploads),
+            key=state.UPLOADER,
+            on_change=keep.keep_uploads(state.UPLOADER, then=state.new_uploads),
         )
-        keep.kept_note(classroom_state.UPLOADER)
+        keep.kept_note(state.UPLOADER)
     if rnd.item is not None:
         st.caption(
             f"This image: {ui.escape_md(rnd.item.name)}" + (f" · {ui.escape_md(rnd.origin)}" if rnd.origin else "")
@@ -90,9 +91,7 @@ def presenter_panel(rnd: Round) -> None:
                 key="classroom_answer",
                 help="Set it if you know where this image comes from; leave it empty otherwise.",
             )
-    st.button(
-        "Reset the score", icon=":material/restart_alt:", on_click=classroom_state.reset_score, key="classroom-reset"
-    )
+    st.button("Reset the score", icon=":material/restart_alt:", on_click=state.reset_score, key="classroom-reset")
     st.caption("Keys: A = class says AI · H = class says human · Enter = reveal · N = next image.")
 
 
@@ -111,7 +110,7 @@ def guess_view(clf: Classifier, rnd: Round) -> None:
                 key=f"classroom-guess-{label}",
                 icon=icon,
                 type="primary" if rnd.guess == label else "secondary",
-                on_click=classroom_state.set_guess,
+                on_click=state.set_guess,
                 args=(label,),
                 width="stretch",
                 shortcut=SHORTCUTS[label],
@@ -122,7 +121,7 @@ def guess_view(clf: Classifier, rnd: Round) -> None:
             key="classroom-reveal",
             icon=":material/visibility:",
             disabled=rnd.guess is None,
-            on_click=classroom_state.reveal,
+            on_click=state.reveal,
             args=(clf,),
             help="First let the class decide." if rnd.guess is None else "Show the model's verdict.",
             width="stretch",
@@ -155,7 +154,7 @@ def reveal_view(clf: Classifier, rnd: Round) -> None:
         st.button(
             "Next",
             icon=":material/skip_next:",
-            on_click=classroom_state.next_image,
+            on_click=state.next_image,
             key="classroom-next",
             type="primary",
             width="stretch",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from aiart.app.train_run import RUN_KEY, top_block_name
+from aiart.app.train.run import RUN_KEY, top_block_name
 from aiart.training.live import Snapshot, TrainingRun
 
 CURVE_COLOURS = ["#6c3fc5", "#e8893b"]

@@ -1,0 +1,56 @@
+"""A probe that never saw one fold's sources, and a folder of that fold's images: what the
+faithfulness check of issue 20 runs on (`python -m aiart --model OUT/fold.keras faithfulness OUT/images`).
+
+The shipped recipe (features of `weights/head.json`'s spec from the cache, the probe, the shipped
+temperature) on every source outside fold FOLD of seed 0; the folder holds symlinks to a seeded
+sample of N images of the held-out sources (nothing is copied, nothing is committed).
+
+    python scripts/experiments/fold_model.py ../shared/data OUT --fold 0 --n 40
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from aiart.data.dataset import scan
+from aiart.data.features import FeatureStore
+from aiart.model.classifier import HeadInfo, untrained_classifier
+from aiart.model.storage import load_classifier, save_head
+from aiart.training import recipe, validate
+from aiart.training.fit import fold_calibration
+from aiart.training.probe import fit_probe, probe_head
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data")
+    ap.add_argument("out")
+    ap.add_argument("--fold", type=int, default=0)
+    ap.add_argument("--n", type=int, default=40)
+    args = ap.parse_args()
+    shipped = load_classifier()
+    clf = untrained_classifier(HeadInfo(input_size=shipped.input_size, keep_aspect=shipped.keep_aspect))
+    x, y, kept, _ = recipe.features_for(FeatureStore(clf), scan(args.data))
+    fold = validate.source_folds([s.source for s in kept], 5, seed=0)
+    train = fold != args.fold
+    head = probe_head(fit_probe(x[train], y[train]))
+    fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
+    out = Path(args.out)
+    info = HeadInfo(clf.input_size, clf.info.taps, keep_aspect=clf.keep_aspect, unsure=shipped.info.unsure)
+    save_head(head, info, out / "fold.keras")
+    held = np.flatnonzero(~train)
+    pick = np.random.default_rng(0).choice(held, size=min(args.n, len(held)), replace=False)
+    for i in pick:
+        s = kept[i]
+        link = out / "images" / s.label / f"{i:05d}{s.path.suffix}"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(s.path.resolve())
+    print(f"fold {args.fold}: trained on {int(train.sum())} images, {len(pick)} held-out images in {out / 'images'}")
+
+
+if __name__ == "__main__":
+    main()

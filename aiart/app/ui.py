@@ -13,26 +13,30 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from streamlit.runtime.pages_manager import PagesManager
 
-from aiart.app import honesty
+from aiart.app import access, honesty
 from aiart.app.keep import keep_widgets, remembered
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import default_layer
 from aiart.model.classifier import Classifier
 
 
-def page_header(title: str) -> None:
+def page_header(title: str, students: bool = False) -> None:
     """Every page starts here. The very first script run of a server process runs in Streamlit's old
     `pages/` folder mode (`PagesManager.uses_pages_directory`, which only `st.navigation` clears), so a
     first request straight to /train showed the page under an auto-generated sidebar. A session whose
     first run is such a run clears the flag as `st.navigation` would and reruns once, through
     streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)
-    It also keeps the session's folders and filters across page switches (`keep.keep_widgets`)."""
+    It also keeps the session's folders and filters across page switches (`keep.keep_widgets`), and stops
+    any page but the vote (`students=True`) for a device that is not the teacher's, whatever the URL."""
     keep_widgets()
     first = "aiart-seen" not in st.session_state
     st.session_state["aiart-seen"] = True
     if PagesManager.uses_pages_directory and first:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    if not students and not access.is_teacher():
+        st.info("This page is for the teacher. Open the link or QR code on the projector to vote.")
+        st.stop()
     st.title(title)
 
 

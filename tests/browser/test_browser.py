@@ -24,12 +24,14 @@ from tests.browser.browser_util import (
     CHROMIUM,
     EXCEPTION,
     PHONE,
+    TALLY,
     cast_vote,
     drop,
     exceptions,
     launch,
     loaded,
     make_dataset,
+    network_url,
     painting,
     pixel_std,
     png,
@@ -57,9 +59,10 @@ BLANK = 8.0  # pixel standard deviation below which a picture counts as blank
 
 @dataclass(frozen=True)
 class App:
-    url: str
+    url: str  # on loopback: the teacher's machine
     log: Path  # the server's stdout and stderr
     shots: Path  # screenshots taken along the way, for a human to look at
+    network: str | None  # the same server at this machine's network address: what a phone sees (a student)
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +71,8 @@ def app(tmp_path_factory):
     assert DEFAULT_HEAD.is_file(), f"{DEFAULT_HEAD} is missing: the app has no model to serve"
     root = tmp_path_factory.mktemp("browser")
     data = make_dataset(root / "data")
-    with streamlit_server(data, root / "cache", root / "streamlit.log") as url:
-        yield App(url, root / "streamlit.log", tmp_path_factory.mktemp("browser-shots"))
+    with streamlit_server(data, root / "cache", root / "streamlit.log", listen="0.0.0.0") as url:
+        yield App(url, root / "streamlit.log", tmp_path_factory.mktemp("browser-shots"), network_url(url))
 
 
 @pytest.fixture(scope="session")
@@ -88,12 +91,13 @@ def new_page(browser, app):
     contexts = []
     log_start = app.log.stat().st_size  # this test's part of the server log
 
-    def make(path: str = "", viewport: dict = VIEWPORT):
+    def make(path: str = "", viewport: dict = VIEWPORT, url: str | None = None):
+        """A new browser (context) at the app's `path`, or at a full `url` (a phone at the join link)."""
         ctx = browser.new_context(viewport=viewport)
         ctx.set_default_timeout(STEP)
         contexts.append(ctx)
         page = ctx.new_page()
-        page.goto(app.url + path)
+        page.goto(url or app.url + path)
         return page
 
     yield make
@@ -305,15 +309,28 @@ def test_first_request_of_a_server_straight_to_a_subpage_gets_the_app_navigation
             ctx.close()
 
 
+def network_of(app: App) -> str:
+    """The server as a phone on the classroom's network sees it; phones are students, never the teacher."""
+    if app.network is None:
+        pytest.skip("this machine has no network address, so no browser here can be a phone (a student)")
+    return app.network
+
+
 def test_live_class_vote_host_and_three_phones(new_page, app):
-    """Issue 15: three phones join by link or typed code and vote; the projector's tally updates
-    without a reload, and the reveal reaches every phone."""
+    """Issues 15 and 21: the projector's join link is the machine's network address (never localhost);
+    three phones join by that link or a typed code and vote; a phone that reloads or scans the QR code
+    again is still one voter; the tally updates without a reload; the reveal reaches every phone."""
+    network = network_of(app)
     host = new_page("/classroom")
     code = start_live_round(host, FIRST_RUN / 1000)
     assert len(code) == 6 and host.locator(IMAGE).count() >= 2  # the QR code and the image
+    link = host.locator('[data-testid="stMain"] code', has_text="/vote?room=").first.inner_text().strip()
+    assert link == f"{network}/vote?room={code}", link
+    assert "127.0.0.1" not in link and "localhost" not in link
     host.evaluate("window.notReloaded = true")
 
-    phones = [new_page(f"/vote?room={code}", PHONE), new_page(f"/vote?room={code}", PHONE), new_page("/vote", PHONE)]
+    phones = [new_page(url=link, viewport=PHONE), new_page(url=link, viewport=PHONE)]
+    phones.append(new_page(url=f"{network}/vote", viewport=PHONE))
     phones[2].get_by_label("Code on the screen").fill(code.lower())
     phones[2].get_by_role("button", name="Join").click()
     for phone, label, reason in zip(phones, ("AI-generated", "human-made", "AI-generated"), ("texture", None, "light")):
@@ -324,6 +341,21 @@ def test_live_class_vote_host_and_three_phones(new_page, app):
     wait_votes(host, 3)
     print(f"third vote on the projector {time.monotonic() - t0:.1f} s after the phone showed it")
     host.get_by_text("AI-generated 2 · human-made 1").wait_for()
+
+    phones[0].reload()  # issue 21: a reload made a fourth voter out of three phones
+    phones[0].get_by_role("button", name="human-made").wait_for(timeout=FIRST_RUN)
+    wait_idle(phones[0])
+    cast_vote(phones[0], "human-made")  # a changed vote, not a new voter
+    host.get_by_text("AI-generated 1 · human-made 2").wait_for()
+    rescan = phones[0].context.new_page()  # the QR code scanned again: a new tab, the link without the id
+    rescan.goto(link)
+    rescan.get_by_role("button", name="AI-generated").wait_for(timeout=FIRST_RUN)
+    wait_idle(rescan)
+    cast_vote(rescan, "AI-generated")
+    host.get_by_text("AI-generated 2 · human-made 1").wait_for()
+    wait_votes(host, 3)
+    assert host.locator(TALLY).first.inner_text().strip() == "3"
+    rescan.close()
     assert host.evaluate("window.notReloaded === true")
     host.screenshot(path=app.shots / "live-host-tally.png")
 
@@ -339,6 +371,47 @@ def test_live_class_vote_host_and_three_phones(new_page, app):
         check_images(phone.locator('[data-testid="stMain"]'), at_least=1)  # the heatmap
     phones[0].screenshot(path=app.shots / "live-phone-reveal.png")
     host.screenshot(path=app.shots / "live-host-reveal.png")
+    host.get_by_role("button", name="End the live session").click()
+    summary = host.locator('[data-testid="stDataFrame"]')
+    summary.wait_for()
+    host.get_by_text("How the class did").wait_for()
+    csv = host.get_by_role("button", name="Download the summary (CSV)")
+    with host.expect_download() as download:
+        csv.click()
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[3] == "3", rows  # one round, three voters
+
+
+def test_a_phone_reaches_the_vote_page_and_nothing_else(new_page, app):
+    """Issue 21: a device that is not the teacher's gets no menu, no other page by URL, no folder box;
+    the teacher link the app prints when it starts opens every page from another device."""
+    network = network_of(app)
+    for path in ("", "/vote", "/classify", "/browse", "/train", "/classroom"):
+        phone = new_page(url=network + path, viewport=PHONE)
+        if path not in ("", "/vote"):  # Streamlit says the page is not there, over the vote page
+            phone.get_by_text("Page not found").wait_for(timeout=FIRST_RUN)
+            phone.keyboard.press("Escape")
+            phone.get_by_text("Page not found").wait_for(state="hidden")
+        phone.get_by_label("Code on the screen").wait_for(timeout=FIRST_RUN)
+        wait_idle(phone)
+        shown = phone.locator(APP).inner_text()
+        assert phone.locator('[data-testid="stSidebarNavLink"]').count() == 0, path
+        assert phone.locator('[data-testid="stFileUploader"]').count() == 0, path
+        assert phone.get_by_label("Dataset folder").count() == 0, path
+        assert "Compute predictions" not in shown and "Start a live round" not in shown, path
+    phone.screenshot(path=app.shots / "phone-classify-by-url.png")
+
+    printed = [line for line in app.log.read_text().splitlines() if "aiart teacher link" in line]
+    assert printed, "the app printed no teacher link"
+    teacher_link = printed[0].split(": ", 1)[1].strip()
+    assert "?teacher=" in teacher_link and "127.0.0.1" not in teacher_link and "localhost" not in teacher_link
+    laptop = new_page(url=teacher_link)
+    laptop.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").wait_for(timeout=FIRST_RUN)
+    laptop.reload()  # the token stays in the URL: still the teacher
+    laptop.locator('[data-testid="stSidebarNavLink"]', has_text="Train").wait_for(timeout=FIRST_RUN)
+    forged = new_page(url=f"{network}/?teacher=not-the-token", viewport=PHONE)
+    forged.get_by_label("Code on the screen").wait_for(timeout=FIRST_RUN)
+    assert forged.locator('[data-testid="stSidebarNavLink"]').count() == 0
 
 
 def nav(page, title: str) -> None:

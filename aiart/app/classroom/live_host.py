@@ -13,11 +13,12 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from aiart.app import honesty, ui
+from aiart.app import access, honesty, ui
 from aiart.app.classroom.state import Round, Score
 from aiart.app.classroom.vote import classroom
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
+from aiart.classroom.access import join_url
 from aiart.classroom.rooms import POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
 from aiart.classroom.store import RoundInfo, Tally
 from aiart.config import CLASS_NAMES, UNSURE, WORDS
@@ -65,15 +66,11 @@ def end() -> None:
         act(finish)
 
 
-def join_url(code: str) -> str:
-    """The vote page's address as this browser reached the app, with the room in the query."""
-    here = st.context.url or "http://localhost:8501/classroom"
-    return f"{here.rsplit('/', 1)[0]}/vote?room={code}"
-
-
 def join_panel(code: str, big: bool) -> None:
-    """The QR code and the code in large type: big before the first round, one strip after."""
-    url = join_url(code)
+    """The QR code and the code in large type: big before the first round, one strip after. The link is
+    the machine's network address (or the one the teacher set), never the localhost of the projector."""
+    base, problem = access.join_base()
+    url = join_url(base, code)
     if big:
         qr, text = st.columns([1, 3], vertical_alignment="center")
         qr.image(media.join_qr(url), width=260)
@@ -87,8 +84,8 @@ def join_panel(code: str, big: bool) -> None:
             with st.container(key="live-code-small", width="content"):
                 st.markdown(code)
             st.markdown(f"Join at `{url}`")
-    if "://localhost" in url or "://127.0.0.1" in url:
-        st.caption("Phones cannot reach localhost: open this page by the computer's network address.")
+    if problem:
+        st.warning(problem, icon=":material/wifi_off:")
 
 
 def round_number(page_round: int) -> int | None:
@@ -183,10 +180,13 @@ def summary_view() -> None:
 
 
 def sidebar() -> None:
-    """Start a live round (a room for the class to join) or end it, with the summary kept."""
+    """Start a live round (a room for the class to join) or end it, with the summary kept; before the
+    lesson, say so if phones could not reach this server."""
     if key() is None:
         st.button("Start a live round", icon=":material/groups:", on_click=start, key="live-start", type="primary")
         st.caption("Every student votes from a phone or laptop; the projector shows the tally.")
+        if problem := access.join_base()[1]:
+            st.warning(problem, icon=":material/wifi_off:")
     else:
         st.button("End the live session", icon=":material/stop_circle:", on_click=end, key="live-end")
 

@@ -439,7 +439,7 @@ def test_uploads_and_folder_survive_page_switches_and_table_thumbnails(new_page,
     box = page.get_by_label("Dataset folder")
     box.fill("/nowhere/typed-by-the-teacher")
     box.press("Enter")
-    page.get_by_text("does not exist").wait_for()
+    page.get_by_text("outside the data folder").wait_for()  # never read: only folders inside AIART_DATA
     nav(page, "Train")
     nav(page, "Browse")
     # the box may be drawn a moment before its kept value arrives; a lost value still fails after 15 s

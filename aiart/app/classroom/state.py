@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import streamlit as st
 from PIL import Image
 
-from aiart import config
 from aiart.app import keep, ui
 from aiart.data.dataset import DatasetError, Sample, scan
 from aiart.model.classifier import Classifier
@@ -65,8 +64,9 @@ def state() -> tuple[Round, Score]:
 
 
 def available_sources() -> list[str]:
-    """Where images can come from: the dataset only when there is a data folder."""
-    root = config.default_data_dir()
+    """Where images can come from: the session's dataset folder (the one Browse and Train use) when there
+    is one, uploads (Classify's too), and pictures drawn by code."""
+    root = ui.dataset_folder()
     return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
 
 
@@ -115,7 +115,7 @@ def new_deck(samples: list[Sample], seen: frozenset[str], rng: random.Random) ->
 
 
 def draw_dataset(problems: list[str]) -> tuple[ui.Item | None, list[str]]:
-    root = str(config.default_data_dir())
+    root = str(ui.dataset_folder())
     try:
         samples = dataset_samples(root)
     except DatasetError as exc:

@@ -335,6 +335,9 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             st.image(fit(item.image, (360, 300)), width="content", caption="Original")
             st.metric("P(AI-generated)", f"{p_ai:.1%}")
             st.markdown(honesty.verdict_line(clf, p_ai))
+            if item.digest in clf.trained_on:
+                st.badge("seen in training", icon=":material/school:", color="gray")
+                st.caption("The model learned from this very picture, so its verdict here proves little.")
             if item.truth:
                 said = clf.verdict(p_ai)
                 right_or_wrong = (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from aiart.data.features import FeatureStore, TimeLeft
+from aiart.data.features import FeatureStore, TimeLeft, content_hashes
 from aiart.model.classifier import Classifier
 from aiart.training import recipe
 from aiart.training.compare import Comparison, Disagreement, compare, explain_disagreements, same_features
@@ -203,6 +203,8 @@ def train_session(
     )
     run.set_phase("comparing", "comparing with the default model")
     clf = Classifier(result.head, result.info, share_backbone_with=base)
+    # like the shipped model's head.trained.txt: every page marks these and leaves them out of its metrics
+    clf.trained_on = frozenset(h for h in content_hashes([s.path for s in data.train]) if h)
     comparison, disagreements = None, []
     if reference is not None and len({s.y for s in result.val_samples}) == 2:
 

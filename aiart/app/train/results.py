@@ -145,7 +145,7 @@ def model_bytes(clf: Classifier) -> tuple[bytes, str]:
     if clf.version not in memo:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "aiart-head.keras"
-            save_head(clf.head, clf.info, path)
+            save_head(clf.head, clf.info, path, trained_on=clf.trained_on)
             memo.clear()
             memo[clf.version] = (path.read_bytes(), path.with_suffix(".json").read_text())
     return memo[clf.version]

@@ -333,7 +333,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
         left, right = st.columns([2, 5], gap="medium")
         with left:
             st.image(fit(item.image, (360, 300)), width="content", caption="Original")
-            st.metric("P(AI-generated)", f"{p_ai:.1%}")
+            st.metric("AI score", f"{honesty.score_points(p_ai)}%", help=honesty.SCORE_HELP)
             st.markdown(honesty.verdict_line(clf, p_ai))
             if item.digest in clf.trained_on:
                 st.badge("seen in training", icon=":material/school:", color="gray")

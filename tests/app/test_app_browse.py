@@ -106,7 +106,7 @@ def test_explain_opens_the_grad_cam_card(app, known_folder):
     (key,) = explain_keys(known_folder, "ai_generated_2.png")
     app.button(key=key).click().run()
     assert not app.exception
-    verdicts = [m for m in app.metric if m.label == "P(AI-generated)"]
+    verdicts = [m for m in app.metric if m.label == "AI score"]
     assert len(verdicts) == 1
     assert any(m.value.startswith("Dataset label: **AI-generated**") for m in app.markdown)
     assert any(img.captions[0].startswith("What looks") for img in app.image)

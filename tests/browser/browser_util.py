@@ -275,3 +275,26 @@ def wait_votes(page, n: int, timeout: float = 10) -> None:
         arg=[TALLY, n],
         timeout=timeout * 1000,
     )
+
+
+# -- the projector ------------------------------------------------------------------------------
+CUT_OFF_JS = """() => {
+    const vh = window.innerHeight, vw = window.innerWidth, cut = [];
+    const leaves = 'img, canvas, svg, p, h1, h2, h3, h4, button, [data-testid="stDataFrame"], '
+        + '[data-testid="stProgress"]';
+    for (const el of document.querySelectorAll(`[data-testid="stMain"] :is(${leaves})`)) {
+        const r = el.getBoundingClientRect();
+        if (r.width < 1 || r.height < 1 || getComputedStyle(el).visibility === 'hidden') continue;
+        if (r.bottom > vh + 1 || r.right > vw + 1) {
+            const id = el.getAttribute('data-testid') || el.tagName.toLowerCase();
+            cut.push(`${id} "${(el.innerText || el.alt || '').trim().slice(0, 40)}" ends at ${Math.round(r.bottom)}`);
+        }
+    }
+    return cut;
+}"""
+
+
+def cut_off(page) -> list[str]:
+    """What the class would miss: pictures, text, buttons and tables of the page that end below (or right of)
+    the screen (containers' padding aside). A projector cannot scroll."""
+    return page.evaluate(CUT_OFF_JS)

@@ -26,6 +26,7 @@ from tests.browser.browser_util import (
     PHONE,
     TALLY,
     cast_vote,
+    cut_off,
     drop,
     exceptions,
     launch,
@@ -136,8 +137,8 @@ def check_images(locator, at_least: int) -> None:
 
 
 def verdict(card) -> str:
-    """The card's P(AI-generated) as shown, e.g. '72.9%'."""
-    return card.locator(METRIC, has_text="P(AI-generated)").locator('[data-testid="stMetricValue"]').inner_text()
+    """The card's AI score as shown, e.g. '73%'."""
+    return card.locator(METRIC, has_text="AI score").locator('[data-testid="stMetricValue"]').inner_text()
 
 
 def card_of(page, name: str):
@@ -150,7 +151,7 @@ def test_classify_upload_drop_and_heatmaps(new_page, app):
     page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
     upload(page, [("alpha.png", picture(1, True)), ("beta.png", picture(2, False)), ("broken.jpg", b"not an image")])
 
-    verdicts = page.locator(METRIC, has_text="P(AI-generated)")
+    verdicts = page.locator(METRIC, has_text="AI score")
     verdicts.nth(1).wait_for(timeout=FIRST_RUN)
     wait_idle(page)
     print(f"first two verdicts after {time.monotonic() - t0:.1f} s")
@@ -162,7 +163,7 @@ def test_classify_upload_drop_and_heatmaps(new_page, app):
     for name in ("alpha.png", "beta.png"):
         card = card_of(page, name)
         text = card.inner_text()
-        assert "P(AI-generated)" in text and ("Looks " in text or "Not sure" in text), text
+        assert "AI score" in text and ("Looks " in text or "Not sure" in text), text
         assert "not a guarantee" in text, text
         check_images(card, at_least=2)  # the original and its heatmap
     page.screenshot(path=app.shots / "classify-upload.png")
@@ -270,7 +271,7 @@ def test_four_sessions_at_once_no_cross_talk(new_page, app):
     for i, page in enumerate(pages):
         wait_idle(page)
         assert page.locator(CARD).count() == 1
-        assert page.locator(METRIC, has_text="P(AI-generated)").count() == 1
+        assert page.locator(METRIC, has_text="AI score").count() == 1
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert names[i] in text
         others = [n for n in names if n != names[i] and n in text]
@@ -424,7 +425,7 @@ def test_uploads_and_folder_survive_page_switches_and_table_thumbnails(new_page,
     page = new_page()
     page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
     upload(page, [("kept-a.png", picture(41, True)), ("kept-b.png", picture(42, False))])
-    verdicts = page.locator(METRIC, has_text="P(AI-generated)")
+    verdicts = page.locator(METRIC, has_text="AI score")
     verdicts.nth(1).wait_for(timeout=FIRST_RUN)
     wait_idle(page)
     table = page.locator('[data-testid="stDataFrame"]')
@@ -486,3 +487,69 @@ def test_classroom_fits_the_projector_and_hides_presenter_controls(new_page, app
     page.get_by_role("button", name="Presenter").click()
     page.get_by_text("Images from").wait_for()
     assert "Right answer" in page.locator('[data-testid="stPopoverBody"]').inner_text()
+
+
+SQUARE = {"width": 600, "height": 600}
+
+
+def fits(page, state: str, shots: Path, size: str) -> None:
+    """The state is settled, nothing is cut off at this size, and a screenshot is kept to look at."""
+    wait_idle(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMain\"] img')].every(i => i.complete)"
+    )
+    page.wait_for_timeout(500)  # the last layout pass after images load
+    page.screenshot(path=shots / f"classroom-{state}-{size}.png")
+    cut = cut_off(page)
+    assert not cut, f"{state} at {size}: cut off {cut}"
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 1920, "height": 1080}])
+def test_every_classroom_state_fits_the_projector(new_page, app, viewport):
+    """Issue 21: guess, the reveal of a square picture, and every live state (join, voting with votes in,
+    closed, revealed with reasons, the summary after the end) fit 1280x800 and 1920x1080 uncut."""
+    network_of(app)  # the phones that vote must be students
+    size = f"{viewport['width']}x{viewport['height']}"
+    page = new_page("/classroom", viewport)
+    page.locator(".st-key-classroom-picture img").wait_for(timeout=FIRST_RUN)
+    fits(page, "guess", app.shots, size)
+
+    page.get_by_role("button", name="Presenter").click()
+    page.get_by_text("My uploads").click()
+    wait_idle(page)
+    square = png(painting(7, True, (SQUARE["width"], SQUARE["height"])))
+    upload(page, [("square.png", square)], '[data-testid="stPopoverBody"] [data-testid="stFileUploader"]')
+    page.get_by_text("This image: square.png").wait_for(timeout=FIRST_RUN)
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    page.get_by_role("button", name="AI Shortcut A").click()
+    page.locator('.st-key-classroom-guess-AI_GENERATED button[kind="primary"]').first.wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Reveal Shortcut Enter").click()
+    page.get_by_text("The model says").wait_for(timeout=FIRST_RUN)
+    fits(page, "reveal-square", app.shots, size)
+
+    page.get_by_role("button", name="Start a live round").click()
+    page.locator(".st-key-live-code").wait_for(timeout=FIRST_RUN)
+    fits(page, "live-join", app.shots, size)
+    link = page.locator('[data-testid="stMain"] code', has_text="/vote?room=").first.inner_text().strip()
+    page.get_by_role("button", name="Open voting").click()
+    page.locator(TALLY).wait_for(timeout=FIRST_RUN)
+    phones = [new_page(url=link, viewport=PHONE) for _ in range(2)]
+    for phone, label, reason in zip(phones, ("AI-generated", "human-made"), ("texture", "hands")):
+        phone.get_by_role("button", name=label).wait_for(timeout=FIRST_RUN)
+        cast_vote(phone, label, reason)
+    wait_votes(page, 2)
+    fits(page, "live-open", app.shots, size)
+    page.get_by_role("button", name="Close voting").click()
+    page.get_by_role("button", name="Reveal").wait_for()
+    fits(page, "live-closed", app.shots, size)
+    page.get_by_role("button", name="Reveal").click()
+    page.get_by_text("The class:").wait_for(timeout=FIRST_RUN)
+    fits(page, "live-reveal", app.shots, size)
+    page.get_by_role("button", name="End the live session").click()
+    page.get_by_text("How the class did").wait_for(timeout=FIRST_RUN)
+    fits(page, "live-summary", app.shots, size)
+    page.get_by_role("button", name="Back to the pictures").click()
+    page.locator(".st-key-classroom-buttons button").first.wait_for(timeout=FIRST_RUN)
+    fits(page, "after-live", app.shots, size)

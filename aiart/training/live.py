@@ -25,8 +25,9 @@ from aiart.training.fit import TrainConfig, monitored
 TRAINING_SLOTS = threading.BoundedSemaphore(1)
 
 
-class StopRequested(Exception):
-    """Raised inside a feature pass when the user pressed Stop before training began."""
+class StopRequested(recipe.Stopped):
+    """Raised inside a feature pass once the user pressed Stop: before training it cancels the run,
+    before fine-tuning it ends the run with the head trained so far (`recipe.train_split`)."""
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -156,7 +157,7 @@ class TrainingRun:
                     if self.flag.is_set():
                         raise StopRequested
                     result = job(self)
-                    if self._stopper is not None and self._stopper.stopped:
+                    if self.flag.is_set():  # in any phase after training began: the best epoch so far is kept
                         phase = "stopped"
                 except StopRequested:
                     phase = "cancelled"
@@ -206,7 +207,7 @@ def train_session(
     # like the shipped model's head.trained.txt: every page marks these and leaves them out of its metrics
     clf.trained_on = frozenset(h for h in content_hashes([s.path for s in data.train]) if h)
     comparison, disagreements = None, []
-    if reference is not None and len({s.y for s in result.val_samples}) == 2:
+    if reference is not None and len({s.y for s in result.val_samples}) == 2 and not run.flag.is_set():
 
         def store_of(model: Classifier) -> FeatureStore:  # base's store, unless a tuned block reads others
             return store if same_features(model, base) else FeatureStore(model, root=store.base)

@@ -354,23 +354,25 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                 "Explain",
                 [*CLASS_NAMES, "both"],
                 format_func=lambda t: LOOKS.get(t, "Both"),
-                default=label,
                 required=True,
-                key=f"target-{k}",
+                **remembered(f"target-{k}", label),  # the choices outlive a page switch, as do the trust checks
                 help="Which class to explain: the regions that pushed the model towards it.",
             )
             controls = st.container(horizontal=True, gap="medium")  # wraps on narrow screens
             layer = controls.selectbox(
                 "Conv layer",
                 clf.conv_layers,
-                index=clf.conv_layers.index(default_layer(clf)),
                 format_func=layer_label,
-                key=f"layer-{k}",
+                **remembered(f"layer-{k}", default_layer(clf)),
                 help="Early layers react to fine detail such as brush texture; deep layers to large shapes.",
                 width=270,
             )
             method = controls.selectbox(
-                "Method", list(METHODS), format_func=lambda m: METHOD_LABELS.get(m, m), key=f"method-{k}", width=180
+                "Method",
+                list(METHODS),
+                format_func=lambda m: METHOD_LABELS.get(m, m),
+                width=180,
+                **remembered(f"method-{k}", next(iter(METHODS))),
             )
             alpha = controls.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"opacity-{k}", width=180)
             if method in SANITY_FLAGGED:
@@ -394,8 +396,8 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
                 from aiart.app.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
 
-                faithfulness_panel(clf, item.image, layer, method)
-                sanity_panel(clf, item.image, layer, method)
+                faithfulness_panel(clf, item.image, layer, method, targets)
+                sanity_panel(clf, item.image, layer, method, targets)
                 robustness_panel(clf, item.image)
 
 

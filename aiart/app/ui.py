@@ -37,6 +37,7 @@ def page_header(title: str, students: bool = False) -> None:
     if not students and not access.is_teacher():
         st.info("This page is for the teacher. Open the link or QR code on the projector to vote.")
         st.stop()
+    st.html(APP_CSS)
     st.title(title)
 
 
@@ -125,7 +126,14 @@ def layer_label(name: str) -> str:
 
 
 # -- images -------------------------------------------------------------------------------------
+APP_CSS = """
+<style>
+[data-testid="stDialog"] [data-testid="stImage"] img { max-height: 60vh; width: auto !important; max-width: 100%;
+  object-fit: contain; margin: 0 auto; display: block; }
+</style>
+"""  # a tall picture's heatmap in a Details window fits without scrolling
 DATASET_KEY = "dataset-folder"  # the session's dataset folder: one value for Browse, Train and Classroom
+ZIP_KEY = "browse-zip-set"  # (file id, UploadSet) of a labelled zip uploaded on Browse: the dataset while kept
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_SIDE = 1024  # uploads are shrunk to this before caching: bounded memory per image
 DISPLAY_BOX = (520, 390)
@@ -433,10 +441,13 @@ def folder_input(key: str) -> Path | None:
 
 
 def dataset_folder() -> Path | None:
-    """The session's current dataset folder (the box's value on Browse or Train), for pages without the box."""
+    """The session's current dataset for pages without the box: a zip uploaded on Browse, else the folder
+    typed on Browse or Train (else the data folder)."""
     from aiart.config import data_root, default_data_dir
     from aiart.data.dataset import DatasetError, folder_inside
 
+    if zipped := st.session_state.get(ZIP_KEY):
+        return zipped[1].root
     kept = st.session_state.get(DATASET_KEY)
     text = kept if kept is not None else str(default_data_dir() or "")
     try:

@@ -398,7 +398,7 @@ def test_a_phone_reaches_the_vote_page_and_nothing_else(new_page, app):
         shown = phone.locator(APP).inner_text()
         assert phone.locator('[data-testid="stSidebarNavLink"]').count() == 0, path
         assert phone.locator('[data-testid="stFileUploader"]').count() == 0, path
-        assert phone.get_by_label("Dataset folder").count() == 0, path
+        assert phone.get_by_role("textbox", name="Dataset folder").count() == 0, path
         assert "Compute predictions" not in shown and "Start a live round" not in shown, path
     phone.screenshot(path=app.shots / "phone-classify-by-url.png")
 
@@ -437,14 +437,15 @@ def test_uploads_and_folder_survive_page_switches_and_table_thumbnails(new_page,
     page.screenshot(path=app.shots / "classify-table.png")
 
     nav(page, "Browse")
-    box = page.get_by_label("Dataset folder")
+    box = page.get_by_role("textbox", name="Dataset folder")
     box.fill("/nowhere/typed-by-the-teacher")
     box.press("Enter")
     page.get_by_text("outside the data folder").wait_for()  # never read: only folders inside AIART_DATA
     nav(page, "Train")
     nav(page, "Browse")
     # the box may be drawn a moment before its kept value arrives; a lost value still fails after 15 s
-    expect(page.get_by_label("Dataset folder")).to_have_value("/nowhere/typed-by-the-teacher", timeout=15_000)
+    typed = page.get_by_role("textbox", name="Dataset folder")
+    expect(typed).to_have_value("/nowhere/typed-by-the-teacher", timeout=15_000)
     nav(page, "Classify")
     verdicts.nth(1).wait_for(timeout=FIRST_RUN)
     assert verdicts.count() == 2 and card_of(page, "kept-a.png").count() == 1

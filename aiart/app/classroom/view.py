@@ -41,7 +41,7 @@ h1 { font-size: 2rem !important; padding: 0 !important; }
 .st-key-classroom-score [data-testid="stMetricLabel"] p { font-size: 1rem; }
 .st-key-classroom-picture img { max-height: calc(100vh - 250px); width: auto !important; max-width: 100%;
   object-fit: contain; margin: 0 auto; display: block; }
-.st-key-classroom-images img { max-height: calc(100vh - 490px); width: auto !important; max-width: 100%;
+.st-key-classroom-images img { max-height: calc(100vh - 530px); width: auto !important; max-width: 100%;
   object-fit: contain; margin: 0 auto; display: block; }
 .st-key-classroom-images [data-testid="stCaptionContainer"] p { font-size: 1.2rem; text-align: center; }
 .st-key-classroom-notes p { font-size: 1.15rem; }

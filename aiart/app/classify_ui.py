@@ -12,7 +12,7 @@ import io
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from aiart.app import honesty, ui
 from aiart.browse import paginate
@@ -23,13 +23,21 @@ GRID_PER_PAGE = 24
 THUMB = 96
 
 
-def thumbnail_url(image: np.ndarray | None) -> str | None:
-    """A small PNG as a data URL, for the table's picture column."""
-    if image is None:
-        return None
+def thumbnail_url(image: np.ndarray | None) -> str:
+    """A small PNG as a data URL, for the table's picture column; a file that could not be read gets a
+    crossed-out grey square, never the word "None"."""
+    picture = Image.fromarray(ui.fit(image, (THUMB, THUMB))) if image is not None else broken_thumbnail()
     buf = io.BytesIO()
-    Image.fromarray(ui.fit(image, (THUMB, THUMB))).save(buf, "PNG")
+    picture.save(buf, "PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def broken_thumbnail() -> Image.Image:
+    img = Image.new("RGB", (THUMB, THUMB), (236, 233, 242))
+    draw = ImageDraw.Draw(img)
+    draw.line([(12, 12), (THUMB - 12, THUMB - 12)], fill=(176, 40, 60), width=5)
+    draw.line([(12, THUMB - 12), (THUMB - 12, 12)], fill=(176, 40, 60), width=5)
+    return img
 
 
 def results_rows(clf: Classifier, items: list[ui.Item], p_ai: dict[str, float]) -> list[dict]:
@@ -42,7 +50,7 @@ def results_rows(clf: Classifier, items: list[ui.Item], p_ai: dict[str, float]) 
             {
                 "file": it.name,
                 "verdict": honesty.WORDS[clf.verdict(p)] if p is not None else "could not be read",
-                "P(AI-generated)": round(100 * p) if p is not None else np.nan,
+                "AI score": honesty.score_points(p) if p is not None else np.nan,
                 "dataset label": ui.PRETTY.get(it.truth, ""),
                 "problem": it.error or "",
             }
@@ -65,7 +73,7 @@ def results_table(clf: Classifier, items: list[ui.Item], p_ai: dict[str, float])
         column_config={
             "picture": st.column_config.ImageColumn("picture", width="small"),
             "file": st.column_config.TextColumn("file", width="medium"),
-            "P(AI-generated)": st.column_config.ProgressColumn(format="%d%%", min_value=0, max_value=100),
+            "AI score": st.column_config.ProgressColumn(format="%d%%", min_value=0, max_value=100),
             "problem": st.column_config.TextColumn("problem", width="large"),
         },
     )

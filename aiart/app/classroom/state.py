@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import streamlit as st
 from PIL import Image
 
-from aiart import config
 from aiart.app import keep, ui
 from aiart.data.dataset import DatasetError, Sample, scan
 from aiart.model.classifier import Classifier
@@ -64,10 +63,16 @@ def state() -> tuple[Round, Score]:
     return ss.setdefault("classroom_round", Round()), ss.setdefault("classroom_score", Score())
 
 
+CLASSIFY_UPLOADER = "uploader"  # the Classify page's uploader, whose files `keep` holds for the session
+
+
 def available_sources() -> list[str]:
-    """Where images can come from: the dataset only when there is a data folder."""
-    root = config.default_data_dir()
-    return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
+    """Where images can come from: the session's dataset (the folder or zip Browse and Train use) when there
+    is one, the pictures uploaded on Classify when there are some, uploads here, and pictures drawn by code."""
+    root = ui.dataset_folder()
+    dataset = ["dataset"] if root is not None and root.is_dir() else []
+    classify = ["classify"] if keep.kept_uploads(CLASSIFY_UPLOADER)[0] else []
+    return [*dataset, *classify, "uploads", "samples"]
 
 
 def draw(source: str) -> tuple[ui.Item | None, list[str]]:
@@ -78,8 +83,8 @@ def draw(source: str) -> tuple[ui.Item | None, list[str]]:
         samples = list(ui.sample_images().values())
         position[source] = position.get(source, -1) + 1
         return samples[position[source] % len(samples)], problems
-    if source == "uploads":
-        files = keep.kept_uploads(UPLOADER)[0]
+    if source in ("uploads", "classify"):
+        files = keep.kept_uploads(UPLOADER if source == "uploads" else CLASSIFY_UPLOADER)[0]
         for _ in files:  # in upload order, skipping the unreadable ones
             position[source] = position.get(source, -1) + 1
             name, data = files[position[source] % len(files)]
@@ -115,7 +120,7 @@ def new_deck(samples: list[Sample], seen: frozenset[str], rng: random.Random) ->
 
 
 def draw_dataset(problems: list[str]) -> tuple[ui.Item | None, list[str]]:
-    root = str(config.default_data_dir())
+    root = str(ui.dataset_folder())
     try:
         samples = dataset_samples(root)
     except DatasetError as exc:
@@ -141,12 +146,16 @@ def draw_dataset(problems: list[str]) -> tuple[ui.Item | None, list[str]]:
 
 
 def next_image() -> None:
-    """A new round with the next image of the chosen source; the presenter's answer is cleared."""
+    """A new round with the next image of the chosen source; the presenter's answer is cleared. The number
+    moves on only past an image the class judged (revealed here, or put to a live vote), so a new source,
+    new uploads or an image skipped unseen keep it: the first picture is always Image 1."""
     rnd, _ = state()
+    judged = rnd.p_ai is not None or rnd.number in st.session_state.get("live_rounds", {})
     st.session_state.pop("classroom_drawn", None)
     item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
     where, seen = st.session_state.pop("classroom_drawn", (None, False))
-    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems, origin=where, seen=seen)
+    number = rnd.number + 1 if judged or rnd.number == 0 else rnd.number
+    st.session_state["classroom_round"] = Round(number, item, problems=problems, origin=where, seen=seen)
     st.session_state.pop("classroom_answer", None)
 
 

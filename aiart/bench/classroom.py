@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiart.bench.sessions import memory
 from aiart.classroom.rooms import POLL_S, REASONS, Classroom
-from aiart.classroom.store import SQLiteStore
+from aiart.classroom.sqlite_store import SQLiteStore
 from aiart.config import CLASS_NAMES
 
 GOAL_LATENCY_S = 2.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiart.bench.classroom import latency, throughput
 from aiart.classroom.rooms import POLL_S, Classroom
-from aiart.classroom.store import SQLiteStore
+from aiart.classroom.sqlite_store import SQLiteStore
 from aiart.cli import build_parser
 
 

@@ -12,8 +12,9 @@ import secrets
 import streamlit as st
 
 from aiart.app import ui
+from aiart.classroom.connect import configured, open_store
 from aiart.classroom.rooms import POLL_S, REASONS, Classroom, ClassroomError, CodeLimiter
-from aiart.classroom.store import RoundInfo, SQLiteStore, default_path
+from aiart.classroom.store import RoundInfo
 from aiart.config import CLASS_NAMES
 
 ICONS = {"AI_GENERATED": ":material/smart_toy:", "NON_AI_GENERATED": ":material/brush:"}
@@ -27,13 +28,13 @@ PHONE_CSS = """
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _classroom(path: str) -> Classroom:
-    return Classroom(SQLiteStore(path))
+def _classroom(target: str) -> Classroom:
+    return Classroom(open_store(target))
 
 
 def classroom() -> Classroom:
-    """One per process and store file (`$AIART_CLASSROOM_DB` may move it)."""
-    return _classroom(str(default_path()))
+    """One per process and store (`$AIART_CLASSROOM_DB`: a SQLite file, or a postgresql:// URL)."""
+    return _classroom(configured())
 
 
 def device() -> str:

@@ -18,7 +18,7 @@ from aiart.app.classroom.state import Round, Score
 from aiart.app.classroom.vote import classroom
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
-from aiart.classroom.rooms import POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
+from aiart.classroom.rooms import TALLY_POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
 from aiart.classroom.store import RoundInfo, Tally
 from aiart.model.classifier import Classifier
 
@@ -131,7 +131,7 @@ def tally_view(tally: Tally) -> None:
         st.progress(share, text=text if tally.total else "No votes yet")
 
 
-@st.fragment(run_every=POLL_S)
+@st.fragment(run_every=TALLY_POLL_S)
 def live_tally(code: str, number: int) -> None:
     tally_view(classroom().tally(code, number))
 

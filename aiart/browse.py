@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,19 +19,18 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
 from aiart import metrics
-from aiart.config import CLASS_NAMES, cache_dir
+from aiart.config import CLASS_NAMES, UNSURE, cache_dir
 from aiart.data import dataset
 from aiart.data.features import Progress, content_hashes
 from aiart.data.images import open_image, shrink
 from aiart.model.classifier import Classifier
 
 CONFIDENT = 0.75  # a mistake made at least this sure counts as a confident mistake
-UNSURE_MARGIN = 0.10  # P(AI) within 0.5 +- this counts as unsure
 FILTERS = {
     "all": "All images",
     "mistakes": "Mistakes",
     "confident-mistakes": f"Confident mistakes (≥{CONFIDENT:.0%} sure)",
-    "unsure": f"Unsure (P(AI) {0.5 - UNSURE_MARGIN:.0%}–{0.5 + UNSURE_MARGIN:.0%})",
+    "unsure": "Not sure",
 }
 SECONDS_PER_IMAGE = 0.25  # VGG16 features of one new 224 px image on a busy 2-core server (2303 images: ~8 min)
 SORTS = {"p_ai": "P(AI) low → high", "-p_ai": "P(AI) high → low"}
@@ -49,8 +49,8 @@ class Record:
     label: str
     source: str
     p_ai: float | None
-    predicted: str | None
-    correct: bool | None
+    predicted: str | None  # the model's verdict (`Classifier.verdict`): a class, or UNSURE inside its band
+    correct: bool | None  # None when unreadable or "not sure": only a verdict can be a mistake
     error: str | None
     digest: str | None = None  # content hash of the file, to tell images the model trained on
     generator: str = ""  # the manifest's generator or artist, when it names one
@@ -58,7 +58,11 @@ class Record:
     @property
     def confidence(self) -> float | None:
         """How sure the model is of the class it predicted (0.5..1)."""
-        return None if self.p_ai is None else sureness(self.p_ai, self.predicted)
+        return None if self.p_ai is None or self.unsure else sureness(self.p_ai, self.predicted)
+
+    @property
+    def unsure(self) -> bool:
+        return self.predicted == UNSURE
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,9 +73,10 @@ def make_records(
     p: np.ndarray,
     errors: list[str | None],
     digests: list[str | None],
-    threshold: float,
+    verdict: Callable[[float], str],
 ) -> list[Record]:
-    """Join samples, probabilities (NaN = unreadable), error messages and content hashes into records."""
+    """Join samples, probabilities (NaN = unreadable), error messages and content hashes into records;
+    `verdict` is the model's own (`Classifier.verdict`), so "not sure" means here what it means everywhere."""
     out = []
     for s, prob, err, digest in zip(samples, p, errors, digests):
         if err is not None or prob is None or math.isnan(prob):
@@ -79,8 +84,8 @@ def make_records(
                 Record(str(s.path), s.label, s.source, None, None, None, err or "not scored", digest, s.generator)
             )
             continue
-        predicted = CLASS_NAMES[0] if prob >= threshold else CLASS_NAMES[1]
-        correct = predicted == s.label
+        predicted = verdict(float(prob))
+        correct = None if predicted == UNSURE else predicted == s.label
         out.append(Record(str(s.path), s.label, s.source, float(prob), predicted, correct, None, digest, s.generator))
     return out
 
@@ -100,7 +105,7 @@ def select(
 ) -> list[Record]:
     """Records matching a filter (see FILTERS) and source, in the filter's order unless `sort` is given.
 
-    Confident mistakes come most confident first, unsure ones nearest 0.5 first; unreadable files
+    Confident mistakes come most confident first, "not sure" ones nearest 0.5 first; unreadable files
     appear only under "all", and sort after every scored file.
     """
     if kind not in FILTERS:
@@ -115,8 +120,7 @@ def select(
             (r for r in rows if r.correct is False and r.confidence >= CONFIDENT), key=lambda r: -r.confidence
         )
     elif kind == "unsure":
-        near = (r for r in rows if r.p_ai is not None and abs(r.p_ai - 0.5) <= UNSURE_MARGIN)
-        rows = sorted(near, key=lambda r: abs(r.p_ai - 0.5))
+        rows = sorted((r for r in rows if r.unsure), key=lambda r: abs(r.p_ai - 0.5))
     if sort:
         sign = -1.0 if sort.startswith("-") else 1.0
         rows = sorted(rows, key=lambda r: (r.p_ai is None, sign * (r.p_ai or 0.0)))
@@ -150,11 +154,22 @@ def paginate(rows: list, page: int, per_page: int) -> tuple[list, int]:
 
 
 def summary(records: list[Record], threshold: float = 0.5) -> dict:
-    """`metrics.summary` over the readable files, plus how many files could not be read."""
+    """`metrics.summary` over the readable files (P(AI) at `threshold`, for the teacher's details), plus the
+    verdicts as shown: `right`, `wrong` and `not_sure` counts, `verdicts` (true label -> said AI / said
+    human / not sure) and how many files could not be read."""
     scored = [r for r in records if r.p_ai is not None]
     p = np.array([r.p_ai for r in scored], float)
     y = np.array([int(r.label == CLASS_NAMES[0]) for r in scored], int)
-    return {**metrics.summary(p, y, threshold), "unreadable": len(records) - len(scored)}
+    said = (*CLASS_NAMES, UNSURE)
+    table = {c: {s: sum(r.label == c and r.predicted == s for r in scored) for s in said} for c in CLASS_NAMES}
+    return {
+        **metrics.summary(p, y, threshold),
+        "right": sum(r.correct is True for r in scored),
+        "wrong": sum(r.correct is False for r in scored),
+        "not_sure": sum(r.unsure for r in scored),
+        "verdicts": table,
+        "unreadable": len(records) - len(scored),
+    }
 
 
 # -- disk cache of a folder's predictions -------------------------------------------------------
@@ -209,7 +224,7 @@ def cached_predictions(clf: Classifier, root: Path | str) -> list[Record] | None
     a page can then open at once, or offer to compute (`predictions`) instead of starting unasked."""
     samples = dataset.scan(root)
     cached = read_cache(cache_file(clf.version, folder_key(samples)), samples)
-    return None if cached is None else make_records(samples, *cached, clf.threshold)
+    return None if cached is None else make_records(samples, *cached, clf.verdict)
 
 
 def predictions(clf: Classifier, root: Path | str, progress: Progress | None = None) -> list[Record]:
@@ -228,7 +243,7 @@ def predictions(clf: Classifier, root: Path | str, progress: Progress | None = N
         if [s.path for s in computed] == [s.path for s in samples]:  # the folder did not change meanwhile
             write_cache(path, computed, p, errors, digests)
         cached, samples = (p, errors, digests), computed
-    return make_records(samples, *cached, clf.threshold)
+    return make_records(samples, *cached, clf.verdict)
 
 
 def overview(samples: list[dataset.Sample]) -> dict:
@@ -272,7 +287,7 @@ def reliability_figure(p: np.ndarray, y: np.ndarray, bins: int = 10) -> Figure:
     for r in filled:
         ax.annotate(str(r["n"]), ((r["lo"] + r["hi"]) / 2, r["frac_ai"]), ha="center", va="bottom", fontsize=7)
     ax.plot([0, 1], [0, 1], "--", color="#888888", label="perfectly calibrated")
-    ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="predicted P(AI)", ylabel="fraction actually AI")
-    ax.set_title(f"Reliability (ECE = {metrics.ece(p, y, bins):.3f})", fontsize=10)
+    ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="AI score (P(AI))", ylabel="share actually AI")
+    ax.set_title(f"Reliability (calibration error, ECE = {metrics.ece(p, y, bins):.1%})", fontsize=10)
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)  # below the axes, off the bars
     return fig

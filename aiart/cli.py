@@ -229,10 +229,12 @@ def cmd_browse(args) -> int:
         print(json.dumps({"summary": summary, "records": [r.to_dict() for r in shown]}, indent=2, ensure_ascii=False))
         return 0
     for r in shown:
-        verdict = f"error: {r.error}" if r.error else f"P(AI)={r.p_ai:.3f}\t{'right' if r.correct else 'WRONG'}"
+        mark = "not sure" if r.unsure else "right" if r.correct else "WRONG"
+        verdict = f"error: {r.error}" if r.error else f"P(AI)={r.p_ai:.3f}\t{mark}"
         print(f"{r.path}\t{r.label}\t{verdict}")
     print(
-        f"{len(shown)} of {summary['matched']} matching; folder: n={summary['n']} accuracy={summary['accuracy']:.3f} "
+        f"{len(shown)} of {summary['matched']} matching; folder: n={summary['n']} right={summary['right']} "
+        f"wrong={summary['wrong']} not_sure={summary['not_sure']} accuracy={summary['accuracy']:.3f} "
         f"ECE={summary['ece']:.3f} unreadable={summary['unreadable']}",
         file=sys.stderr,
     )
@@ -302,8 +304,8 @@ def cmd_robustness(args) -> int:
         return 0
     print(f"original: P(AI)={res.p_ai:.3f} {res.label}")
     for r in res.rows:
-        flip = "FLIPS" if r.flips else ""
-        print(f"  {r.probe:11s} P(AI)={r.p_ai:.3f} {r.change:+.3f} {flip:5s} {r.description}")
+        flip = "CHANGES" if r.flips else ""
+        print(f"  {r.probe:11s} P(AI)={r.p_ai:.3f} {r.change:+.3f} {flip:7s} {r.description}")
     return 0
 
 

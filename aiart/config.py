@@ -10,6 +10,7 @@ WEIGHTS_DIR = PROJECT_ROOT / "weights"
 DEFAULT_HEAD = WEIGHTS_DIR / "head.keras"
 CLASS_NAMES = ("AI_GENERATED", "NON_AI_GENERATED")
 UNSURE = "UNSURE"  # the verdict inside the model's measured "not sure" band; never a class
+WORDS = {CLASS_NAMES[0]: "AI-generated", CLASS_NAMES[1]: "human-made", UNSURE: "not sure"}  # verdicts, said plainly
 GET_DATA_HINT = (
     'No dataset folder found. Download the Kaggle dataset "AI and human art classification" '
     "(folders AI_GENERATED/ and NON_AI_GENERATED/), unpack it, and set AIART_DATA to its folder, "

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from aiart import browse
-from aiart.app import browse_ui, keep, ui
+from aiart.app import browse_ui, honesty, keep, ui
 from aiart.config import CLASS_NAMES
 from aiart.data.dataset import DatasetError
 from aiart.data.features import content_hash
@@ -100,12 +100,7 @@ def tile(rec: browse.Record, readable: list[browse.Record]) -> None:
         else:
             st.image(picture, width="stretch")
         if rec.p_ai is not None:
-            mark = (
-                ":green[:material/check: right]"
-                if rec.correct
-                else f":red[:material/close: said {browse_ui.SHORT[rec.predicted]}]"
-            )
-            st.markdown(f"P(AI) **{rec.p_ai:.0%}**  \n{mark}")
+            st.markdown(f"{honesty.score_words(rec.p_ai)}  \n{browse_ui.mark(rec)}")
         if rec.digest in trained:
             st.badge("seen in training", icon=":material/school:", color="gray")
         st.caption(ui.escape_md(Path(rec.path).name))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from aiart import browse
+from aiart.config import UNSURE
 from aiart.data import dataset
 from aiart.data.dataset import Sample
 from aiart.data.features import content_hash
@@ -19,9 +20,16 @@ AI, HUMAN = "AI_GENERATED", "NON_AI_GENERATED"
 
 
 @pytest.fixture
-def records() -> list[browse.Record]:
-    """Known probabilities: a0 right, a1 wrong (70% sure), a2 wrong (95%), h0 right, h1 wrong and unsure,
-    h2 wrong (80%), h3 right and unsure, bad unreadable."""
+def banded(small_classifier, monkeypatch):
+    """`small_classifier` with a "not sure" band of 0.5 +- 0.1 (the shipped model's is in weights/head.json)."""
+    monkeypatch.setattr(small_classifier.info, "unsure", 0.1)
+    return small_classifier
+
+
+@pytest.fixture
+def records(banded) -> list[browse.Record]:
+    """Known probabilities: a0 right, a1 wrong (70% sure), a2 wrong (95%), h0 right, h1 not sure (55%),
+    h2 wrong (80%), h3 not sure (42%), bad unreadable."""
     rows = [
         ("a0", AI, "s1", 0.9),
         ("a1", AI, "s1", 0.3),
@@ -36,7 +44,7 @@ def records() -> list[browse.Record]:
     p = np.array([r[3] for r in rows])
     errors = [None] * 7 + ["not a recognised image format"]
     digests = [f"hash-{name}" for name, *_ in rows]
-    return browse.make_records(samples, p, errors, digests, threshold=0.5)
+    return browse.make_records(samples, p, errors, digests, banded.verdict)
 
 
 def names(rows: list[browse.Record]) -> list[str]:
@@ -65,11 +73,11 @@ def test_records_carry_verdicts(records):
 
 def test_filters_return_the_right_files(records):
     assert names(browse.select(records)) == ["a0", "a1", "a2", "h0", "h1", "h2", "h3", "bad"]
-    assert names(browse.select(records, "mistakes")) == ["a1", "a2", "h1", "h2"]
+    assert names(browse.select(records, "mistakes")) == ["a1", "a2", "h2"]  # "not sure" is never a mistake
     assert names(browse.select(records, "confident-mistakes")) == ["a2", "h2"]  # most confident first
     assert names(browse.select(records, "unsure")) == ["h1", "h3"]  # nearest 0.5 first
     assert names(browse.select(records, "all", source="s2")) == ["h0", "h1", "h2"]
-    assert names(browse.select(records, "mistakes", source="s2")) == ["h1", "h2"]
+    assert names(browse.select(records, "mistakes", source="s2")) == ["h2"]
     assert browse.select(records, "mistakes", source="nowhere") == []
 
 
@@ -100,8 +108,19 @@ def test_summary_counts_readable_files_only(records):
     s = browse.summary(records)
     assert s["n"] == 7 and s["unreadable"] == 1
     assert s["accuracy"] == pytest.approx(3 / 7)  # a0, h0, h3
-    assert s["confusion"] == [[1, 2], [2, 2]]  # rows true AI/human, cols predicted AI/human
+    assert s["confusion"] == [[1, 2], [2, 2]]  # rows true AI/human, cols predicted AI/human at 50%
     assert s["per_class"][AI]["recall"] == pytest.approx(1 / 3)
+    assert (s["right"], s["wrong"], s["not_sure"]) == (2, 3, 2)  # the verdicts as shown
+    assert s["verdicts"] == {AI: {AI: 1, HUMAN: 2, UNSURE: 0}, HUMAN: {AI: 1, HUMAN: 1, UNSURE: 2}}
+
+
+def test_unsure_filter_is_exactly_the_models_not_sure_verdicts(records, banded):
+    """Issue 21: the filter, the records and `Classifier.verdict` (what `predict` reports) agree, band and all."""
+    scored = [r for r in records if r.p_ai is not None]
+    assert {r.path for r in browse.select(records, "unsure")} == {
+        r.path for r in scored if banded.verdict(r.p_ai) == UNSURE
+    }
+    assert all(r.correct is None and r.confidence is None for r in records if r.unsure)
 
 
 def test_reliability_figure_shows_ece(records):
@@ -110,7 +129,7 @@ def test_reliability_figure_shows_ece(records):
     y = np.array([r.label == AI for r in scored], int)
     fig = browse.reliability_figure(p, y)
     title = fig.axes[0].get_title()
-    assert title.startswith("Reliability (ECE = ") and f"{browse.metrics.ece(p, y):.3f}" in title
+    assert title.startswith("Reliability (calibration error, ECE = ") and f"{browse.metrics.ece(p, y):.1%}" in title
 
 
 def test_tile_is_square_and_unstretched(labelled_folder):

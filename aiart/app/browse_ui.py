@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from aiart import browse
-from aiart.app import ui
-from aiart.config import CLASS_NAMES
+from aiart.app import honesty, ui
+from aiart.config import CLASS_NAMES, UNSURE
 from aiart.data.dataset import scan
 from aiart.data.features import TimeLeft
 from aiart.data.uploads import extract, split_by_class
@@ -126,46 +126,60 @@ def balanced(s: dict) -> float | None:
     return s["balanced_accuracy"] if all(m["support"] for m in s["per_class"].values()) else None
 
 
+def mark(rec: browse.Record) -> str:
+    """A tile's verdict mark: right, wrong (what it said), or not sure, which is never a mistake."""
+    if rec.unsure:
+        return ":gray[:material/help: not sure]"
+    return ":green[:material/check: right]" if rec.correct else f":red[:material/close: said {SHORT[rec.predicted]}]"
+
+
+def verdict_table(s: dict) -> pd.DataFrame:
+    """Rows: the true class; columns: what the model said, "not sure" as its own column."""
+    said = {c: f"said {SHORT[c]}" for c in CLASS_NAMES} | {UNSURE: "not sure"}
+    rows = {ui.PRETTY[c]: {said[k]: n for k, n in counts.items()} for c, counts in s["verdicts"].items()}
+    return pd.DataFrame(rows).T
+
+
 def metrics_panel(clf: Classifier, scoped: list[browse.Record], where: str) -> None:
-    """Accuracy, calibration, confusion, per-class scores and reliability, on images the model never saw."""
+    """Right, wrong and not sure on the pictures the model never saw, in plain words; the statistics
+    (accuracy at 50%, calibration, per-class scores, reliability) behind a toggle for the teacher."""
     unseen, seen = browse.split_seen(scoped, clf.trained_on)
     st.subheader(f"How good is the model on {where}?")
     if seen:
+        before = browse.summary(seen, clf.threshold)
         st.info(
-            f"The model was trained on {len(seen)} of these {len(scoped)} images (marked *seen in training*). "
+            f"The model was trained on {len(seen)} of these {len(scoped)} pictures (marked *seen in training*). "
             "The numbers below leave them out: a model always looks better on what it learned from (on those "
-            f"{len(seen)} its accuracy is {percent(browse.summary(seen, clf.threshold)['accuracy'])}).",
+            f"{len(seen)} it was right {before['right']} times and wrong {before['wrong']} times).",
             icon=":material/school:",
         )
     s = browse.summary(unseen, clf.threshold)
     if s["n"] == 0:
         st.warning(
-            "No image here is both readable and new to the model, so there is nothing fair to measure.",
+            "No picture here is both readable and new to the model, so there is nothing fair to measure.",
             icon=":material/info:",
         )
         return
+    said = s["right"] + s["wrong"]
     a, b, c, d = st.columns(4)
-    a.metric("Images scored", s["n"], help=f"{s['unreadable']} file(s) could not be read" if s["unreadable"] else None)
-    b.metric("Accuracy", percent(s["accuracy"]), help="Share of images the model labels right.")
-    c.metric(
-        "Balanced accuracy",
-        percent(balanced(s)),
-        help="The mean of the two classes' accuracies, so the larger class does not dominate (n/a with one class).",
+    a.metric(
+        "Pictures checked", s["n"], help=f"{s['unreadable']} file(s) could not be read" if s["unreadable"] else None
     )
-    d.metric(
-        "Calibration error (ECE)",
-        f"{s['ece']:.3f}",
-        help="Expected calibration error: how far P(AI) is from how often it is right. 0 means '70% AI' is "
-        "right 70% of the time.",
-    )
+    b.metric("Right", f"{s['right']} of {said}" if said else "none", help="Among the pictures it gave a verdict on.")
+    c.metric("Wrong", s["wrong"], help="Mistakes: verdicts that are wrong. 'Not sure' is never counted as one.")
+    d.metric("Not sure", s["not_sure"], help=f"Pictures it would not call: {honesty.band_words(clf)}.")
     left, right = st.columns(2, gap="large")
     with left:
-        st.markdown("**Confusion matrix** (rows: true label)")
-        names = [ui.PRETTY[c] for c in CLASS_NAMES]
-        st.table(pd.DataFrame(s["confusion"], index=names, columns=[f"said {SHORT[c]}" for c in CLASS_NAMES]))
-        st.markdown("**Per class**")
+        st.markdown("**What it said** (rows: the right answer)")
+        st.table(verdict_table(s))
+    with right, st.expander("Details for the teacher (statistics)", icon=":material/query_stats:"):
+        st.markdown(
+            f"Accuracy with every picture called at 50%: **{percent(s['accuracy'])}**; balanced accuracy (the two "
+            f"classes weigh the same): **{percent(balanced(s))}**; calibration error (ECE, how far the AI score is "
+            f"from how often it is right; 0% is perfect): **{percent(s['ece'])}**."
+        )
+        st.markdown("**Per class** at 50%")
         st.table(per_class_table(s))
-    with right:
         scored = [r for r in unseen if r.p_ai is not None]
         p = [r.p_ai for r in scored]
         y = [int(r.label == CLASS_NAMES[0]) for r in scored]

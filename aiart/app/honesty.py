@@ -11,10 +11,8 @@ import math
 
 import streamlit as st
 
-from aiart.config import UNSURE
+from aiart.config import UNSURE, WORDS
 from aiart.model.classifier import Classifier
-
-WORDS = {"AI_GENERATED": "AI-generated", "NON_AI_GENERATED": "human-made", UNSURE: "not sure"}
 
 
 def measured_accuracy(clf: Classifier) -> tuple[float, float | None] | None:
@@ -37,6 +35,11 @@ def accuracy_words(clf: Classifier) -> str:
     return f"it is right about {mean:.0%}{spread} of the time on artworks from sources it never saw"
 
 
+def score_words(p_ai: float) -> str:
+    """'AI score 87%': the model's score in whole percents, never 0% or 100% (it is never certain)."""
+    return f"AI score {min(99, max(1, round(100 * p_ai)))}%"
+
+
 def verdict_line(clf: Classifier, p_ai: float) -> str:
     """'Looks **AI-generated** · P(AI) 87%', or '**Not sure** · P(AI) 53%' inside the band."""
     said = clf.verdict(p_ai)
@@ -44,6 +47,12 @@ def verdict_line(clf: Classifier, p_ai: float) -> str:
         return f"**Not sure** · P(AI) {p_ai:.0%}, too close to call"
     hint = " (close to a coin flip)" if abs(p_ai - 0.5) < 0.1 else ""
     return f"Looks **{WORDS[said]}** · P(AI) {p_ai:.0%}{hint}"
+
+
+def band_words(clf: Classifier) -> str:
+    """'an AI score between 28% and 72%' from the model's own band, or that it always gives a verdict."""
+    band = clf.info.unsure
+    return f"an AI score between {0.5 - band:.0%} and {0.5 + band:.0%}" if band else "none: it always gives a verdict"
 
 
 def caveat(clf: Classifier) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from aiart.app import honesty
 from aiart.cam.overlay import colorize
 from aiart.data.images import ImageSource, open_image
 from aiart.model.classifier import Classifier
@@ -152,8 +153,8 @@ def robustness_panel(clf: Classifier, image: ImageSource | np.ndarray) -> None:
         {
             "change": [r.description for r in res.rows],
             "P(AI)": [r.p_ai for r in res.rows],
-            "vs original": [r.change for r in res.rows],
-            "verdict flips": ["yes" if r.flips else "" for r in res.rows],
+            "vs original": [100 * r.change for r in res.rows],
+            "verdict": [honesty.WORDS[clf.verdict(r.p_ai)] + (" (changed)" if r.flips else "") for r in res.rows],
         }
     )
     st.dataframe(
@@ -161,12 +162,13 @@ def robustness_panel(clf: Classifier, image: ImageSource | np.ndarray) -> None:
         hide_index=True,
         column_config={
             "P(AI)": st.column_config.ProgressColumn("P(AI)", min_value=0.0, max_value=1.0, format="percent"),
-            "vs original": st.column_config.NumberColumn("vs original", format="%+.3f"),
+            "vs original": st.column_config.NumberColumn("vs original", format="%+.1f points"),
         },
     )
     worst = max(res.rows, key=lambda r: abs(r.change))
     held = len(res.rows) - res.flips
     st.caption(
-        f"Original P(AI) {res.p_ai:.1%}. The verdict held under {held} of {len(res.rows)} changes; "
-        f"the largest move was {worst.change:+.1%} ({worst.description})."
+        f"Original: {honesty.WORDS[res.label]} ({honesty.score_words(res.p_ai)}). The verdict, *not sure* "
+        f"included, stayed the same under {held} of {len(res.rows)} changes; the largest move was "
+        f"{100 * worst.change:+.1f} points ({worst.description})."
     )

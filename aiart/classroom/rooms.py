@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiart.classroom.store import ClassroomStore, RoundInfo, RoundResult, Tally
-from aiart.config import CLASS_NAMES
+from aiart.config import CLASS_NAMES, UNSURE, WORDS
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector without doubt
 CODE_LENGTH = 6  # 31**6 ~ 9e8 codes: with wrong tries rate-limited, guessing a live room is hopeless
@@ -185,27 +185,35 @@ def majority(tally: Tally) -> str | None:
 
 
 SUMMARY_COLUMNS = (
-    "round",
     "image",
-    "answer",
+    "picture",
+    "right answer",
     "votes",
-    "votes_ai",
-    "class_right_pct",
-    "model",
-    "p_ai",
-    "model_right",
+    "votes for AI",
+    "class right (%)",
+    "model said",
+    "model's AI score (%)",
+    "model was",
 )
 
 
+def model_was(verdict: str, truth: str | None) -> str:
+    """'right', 'wrong', 'not sure' (never a mistake), or '' when nobody knows the answer."""
+    if verdict == UNSURE:
+        return WORDS[UNSURE]
+    return "" if truth is None else "right" if verdict == truth else "wrong"
+
+
 def summary_rows(results: list[RoundResult]) -> list[dict[str, object]]:
-    """Per image: the class's split and % right, the model's verdict and whether it was right."""
+    """Per image, in words a class reads: the votes, the class's % right, the model's verdict (its own,
+    "not sure" included) and whether it was right. The screen and the CSV show the same rows."""
     rows = []
-    for r in results:
+    for i, r in enumerate(results, 1):
         known = r.truth is not None
         class_right = round(100 * r.right_votes / r.votes) if known and r.votes else None
-        model_right = (r.verdict == r.truth) if known else None
-        values = (r.number, r.name, r.truth or "", r.votes, r.ai_votes, class_right, r.verdict, round(r.p_ai, 3))
-        rows.append(dict(zip(SUMMARY_COLUMNS, (*values, model_right))))
+        score = min(99, max(1, round(100 * r.p_ai)))  # a score, never a certainty: 1..99
+        values = (i, r.name, WORDS[r.truth] if known else "", r.votes, r.ai_votes, class_right, WORDS[r.verdict], score)
+        rows.append(dict(zip(SUMMARY_COLUMNS, (*values, model_was(r.verdict, r.truth)))))
     return rows
 
 

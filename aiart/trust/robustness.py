@@ -79,7 +79,7 @@ class ProbeRow:
     description: str
     p_ai: float
     change: float  # p_ai - P(AI) of the original
-    flips: bool  # the verdict differs from the original's
+    flips: bool  # the verdict (`Classifier.verdict`, "not sure" included) differs from the original's
 
 
 @dataclass
@@ -101,9 +101,9 @@ def probe(clf: Classifier, image: ImageSource) -> Robustness:
     img = open_image(image)
     variants = [img] + [fn(img) for _, fn in PROBES.values()]
     p = sigmoid(clf.logits_of_images(variants))
-    p0, label = float(p[0]), clf.label(float(p[0]))
+    p0, label = float(p[0]), clf.verdict(float(p[0]))
     rows = [
-        ProbeRow(name, text, float(q), float(q) - p0, clf.label(float(q)) != label)
+        ProbeRow(name, text, float(q), float(q) - p0, clf.verdict(float(q)) != label)
         for (name, (text, _)), q in zip(PROBES.items(), p[1:])
     ]
     return Robustness(p0, label, rows)

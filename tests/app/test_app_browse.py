@@ -32,6 +32,7 @@ def explain_keys(folder, *names: str) -> set[str]:
 
 @pytest.fixture
 def app(monkeypatch, small_classifier, known_folder):
+    monkeypatch.setattr(small_classifier.info, "unsure", 0.1)  # "not sure" between 40% and 60%
     monkeypatch.setenv("AIART_DATA", str(known_folder))
     return open_browse(monkeypatch, small_classifier)
 
@@ -54,12 +55,7 @@ def test_unusable_folder_gets_a_clear_error(app, tmp_path):
 def test_metrics_and_all_tiles(app, known_folder):
     assert app.text_input(key="data-dir").value == str(known_folder)
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics == {
-        "Images scored": "8",
-        "Accuracy": "50.0%",
-        "Balanced accuracy": "50.0%",
-        "Calibration error (ECE)": "0.490",
-    }
+    assert metrics == {"Pictures checked": "8", "Right": "3 of 6", "Wrong": "3", "Not sure": "2"}
     names = [f"ai_generated_{i}.png" for i in range(4)] + [f"non_ai_generated_{i}.png" for i in range(4)]
     assert tiles(app) == explain_keys(known_folder, *names)
     assert app.error[0].value == "not a recognised image format"  # the broken file's tile
@@ -69,7 +65,7 @@ def test_metrics_and_all_tiles(app, known_folder):
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        ("mistakes", ["ai_generated_1.png", "ai_generated_2.png", "non_ai_generated_1.png", "non_ai_generated_2.png"]),
+        ("mistakes", ["ai_generated_1.png", "ai_generated_2.png", "non_ai_generated_2.png"]),
         ("confident-mistakes", ["ai_generated_2.png", "non_ai_generated_2.png"]),
         ("unsure", ["non_ai_generated_1.png", "non_ai_generated_3.png"]),
     ],
@@ -85,7 +81,7 @@ def test_source_filter_scopes_metrics_and_tiles(app, known_folder):
     app.selectbox(key="source").set_value("ai_generated/(folder)").run()
     assert tiles(app) == explain_keys(known_folder, *(f"ai_generated_{i}.png" for i in range(4)))
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Images scored"] == "4" and metrics["Accuracy"] == "50.0%"
+    assert metrics["Pictures checked"] == "4" and metrics["Right"] == "2 of 4"
 
 
 def test_sort_orders_tiles_by_p_ai(app, known_folder):
@@ -118,7 +114,7 @@ def test_uncached_folder_waits_for_the_compute_button(monkeypatch, small_classif
     assert button.label.startswith("Compute predictions (about ")
     button.click().run()
     assert not at.exception and calls == [1]
-    assert {m.label for m in at.metric} >= {"Accuracy", "Images scored"}
+    assert {m.label for m in at.metric} >= {"Right", "Pictures checked"}
 
 
 def test_folder_and_filter_survive_a_page_switch(app, known_folder, tmp_path):
@@ -140,8 +136,8 @@ def test_training_images_are_marked_and_left_out_of_metrics(monkeypatch, small_c
     monkeypatch.setattr(small_classifier, "trained_on", frozenset(seen))
     at = open_browse(monkeypatch, small_classifier)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Images scored"] == "6"  # 8 readable, 2 of them seen in training
-    assert "trained on 2 of these 9 images" in at.info[0].value
+    assert metrics["Pictures checked"] == "6"  # 8 readable, 2 of them seen in training
+    assert "trained on 2 of these 9 pictures" in at.info[0].value
     assert sum("seen in training" in m.value for m in at.markdown) == 2  # st.badge is Markdown
 
 
@@ -162,5 +158,5 @@ def test_a_labelled_zip_instead_of_a_server_folder(monkeypatch, small_classifier
     at.file_uploader(key="browse-zip").set_value(("class.zip", buf.getvalue(), "application/zip")).run()
     assert not at.exception and any("**4 images**" in m.value for m in at.markdown)
     at.button(key="browse-compute").click().run()
-    assert {m.label: m.value for m in at.metric}["Images scored"] == "4"
+    assert {m.label: m.value for m in at.metric}["Pictures checked"] == "4"
     assert len(tiles(at)) == 4  # both tabs

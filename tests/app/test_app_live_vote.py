@@ -33,7 +33,8 @@ def texts(at: AppTest) -> str:
     return "\n".join(e.value for kind in (at.markdown, at.info, at.error, at.caption) for e in kind)
 
 
-def test_thirty_voters_exact_tally_and_the_reveal(host):
+def test_thirty_voters_exact_tally_and_the_reveal(host, small_classifier, monkeypatch):
+    monkeypatch.setattr(small_classifier.info, "unsure", 0.51)  # every P(AI), even 0 or 1, is "not sure"
     host.button(key="live-start").click().run()
     code = host.session_state["live_key"].code
     assert code in texts(host) and f"/vote?room={code}" in texts(host)
@@ -77,6 +78,9 @@ def test_thirty_voters_exact_tally_and_the_reveal(host):
     assert not host.exception
     shown = texts(host)
     assert "The class: AI-generated" in shown and "The model:" in shown and "The answer:" in shown
+    (said,) = [line for line in shown.splitlines() if line.startswith("#### The model:")]
+    # the model's own verdict with its band (wide here): "not sure", never marked right or wrong (issue 21)
+    assert said.startswith("#### The model: not sure") and "right" not in said and "wrong" not in said
     truth = host.session_state["classroom_round"].item.truth
     assert len(host.image) >= 3  # QR code, the image and its heatmap
 
@@ -88,7 +92,7 @@ def test_thirty_voters_exact_tally_and_the_reveal(host):
 
     host.button(key="live-end").click().run()
     summary = host.dataframe[0].value
-    assert list(summary["votes"]) == [30] and list(summary["votes_ai"]) == [20]
+    assert list(summary["votes"]) == [30] and list(summary["votes for AI"]) == [20]
     assert host.get("download_button")
     assert "This class has ended" in texts(voters[2].run())
 

@@ -219,21 +219,23 @@ def test_browse_tiles_metrics_and_explain(new_page, app):
 
     page.screenshot(path=app.shots / "browse-first.png")
     metrics = page.locator(METRIC).all_inner_texts()
-    assert any("Images scored" in m and "12" in m for m in metrics), metrics
-    assert any("Accuracy" in m and "%" in m for m in metrics), metrics
+    assert any("Pictures checked" in m and "12" in m for m in metrics), metrics
+    assert any("Right" in m and " of " in m for m in metrics) and any("Not sure" in m for m in metrics), metrics
     confusion = page.locator('[data-testid="stTable"]', has_text="said AI")
     confusion.first.wait_for()  # on a loaded machine the tables can land after the metrics
-    assert confusion.count() == 1
+    assert confusion.count() == 1 and "not sure" in confusion.inner_text()
     assert "AI-generated" in confusion.inner_text() and "human-made" in confusion.inner_text()
-    diagram = page.locator('[data-testid="stColumn"]', has=page.locator(IMAGE))  # beside the confusion matrix
-    assert diagram.count() == 1
+    page.get_by_text("Details for the teacher").click()  # the statistics, behind a toggle
+    diagram = page.locator('[data-testid="stExpander"]', has=page.locator(IMAGE))  # beside the verdict table
+    diagram.locator(IMAGE).first.wait_for()
+    assert diagram.count() == 1 and "calibration error" in diagram.inner_text()
     check_images(diagram, at_least=1)
 
     tiles = page.locator(f'[data-testid="stTabPanel"]:visible {TILE}')
     assert tiles.count() == 6  # the AI tab: two sources of three images
     for i in range(tiles.count()):
         check_images(tiles.nth(i), at_least=1)
-        assert "P(AI)" in tiles.nth(i).inner_text()
+        assert "AI score" in tiles.nth(i).inner_text()
     page.screenshot(path=app.shots / "browse.png")
 
     page.get_by_role("tab", name="Labelled human-made · 6").click()

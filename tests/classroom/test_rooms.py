@@ -27,6 +27,7 @@ from aiart.classroom.rooms import (
     summary_csv,
 )
 from aiart.classroom.store import Tally
+from aiart.config import UNSURE
 
 AI, HUMAN = "AI_GENERATED", "NON_AI_GENERATED"
 
@@ -103,10 +104,17 @@ def test_reveal_closes_voting_and_scores_each_device(room):
     room.reveal(key, n2, None, 0.7, AI, b"png")  # no known answer: counts for nobody's score
     assert room.score(key.code, "right") == (1, 1)
 
+    n3 = room.open_round(key, "c.png", b"jpeg")
+    room.reveal(key, n3, HUMAN, 0.55, UNSURE, b"png")  # inside the band: "not sure" is never a mistake
+
     rows = list(csv.DictReader(io.StringIO(summary_csv(room.results(key)))))
-    assert [r["image"] for r in rows] == ["a.png", "drawn by code"]
-    assert rows[0]["class_right_pct"] == "50" and rows[0]["model_right"] == "False"
-    assert rows[1]["answer"] == "" and rows[1]["class_right_pct"] == "" and rows[1]["votes_ai"] == "1"
+    assert [r["picture"] for r in rows] == ["a.png", "drawn by code", "c.png"]
+    assert [r["image"] for r in rows] == ["1", "2", "3"]
+    assert rows[0]["class right (%)"] == "50" and rows[0]["model was"] == "wrong"
+    assert rows[0]["model said"] == "human-made" and rows[0]["right answer"] == "AI-generated"
+    assert rows[1]["right answer"] == "" and rows[1]["class right (%)"] == "" and rows[1]["votes for AI"] == "1"
+    assert rows[1]["model was"] == "" and rows[1]["model's AI score (%)"] == "70"
+    assert rows[2]["model said"] == "not sure" and rows[2]["model was"] == "not sure"
 
 
 def test_wrong_codes_are_rate_limited_per_session(room, clock):

@@ -39,11 +39,11 @@ def test_table_has_one_row_per_probe_in_one_forward_pass(small_classifier, patte
     assert calls == [1 + len(PROBES)]
     assert [r.probe for r in res.rows] == list(PROBES)
     p0 = float(small_classifier.predict([pattern_image])[0])
-    assert res.p_ai == pytest.approx(p0, abs=1e-6) and res.label == small_classifier.label(p0)
+    assert res.p_ai == pytest.approx(p0, abs=1e-6) and res.label == small_classifier.verdict(p0)
     for r in res.rows:
         assert 0.0 <= r.p_ai <= 1.0
         assert r.change == pytest.approx(r.p_ai - res.p_ai)
-        assert r.flips == (small_classifier.label(r.p_ai) != res.label)
+        assert r.flips == (small_classifier.verdict(r.p_ai) != res.label)
     assert res.flips == sum(r.flips for r in res.rows)
 
 
@@ -54,6 +54,16 @@ def test_flip_is_reported_when_the_threshold_is_crossed(small_classifier, patter
     monkeypatch.setattr(small_classifier, "threshold", (res.p_ai + far.p_ai) / 2)
     flipped = {r.probe: r.flips for r in probe(small_classifier, pattern_image).rows}
     assert flipped[far.probe]
+
+
+def test_moving_inside_the_not_sure_band_is_no_change(small_classifier, pattern_image, monkeypatch):
+    """Issue 21: 61% -> 47.6% is "not sure" both times with the shipped band, so it is no change; what
+    counts is `Classifier.verdict`, the band included, never the bare 50% threshold."""
+    res = probe(small_classifier, pattern_image)
+    widest = max(abs(r.p_ai - 0.5) for r in [*res.rows, res]) + 0.01
+    monkeypatch.setattr(small_classifier.info, "unsure", widest)  # every probe lands inside the band
+    again = probe(small_classifier, pattern_image)
+    assert again.label == "UNSURE" and again.flips == 0
 
 
 def test_cli_robustness_json(small_classifier, pattern_image, tmp_path, capsys):
@@ -83,6 +93,6 @@ def test_robustness_panel_on_request(monkeypatch, small_classifier):
     at.button[0].click().run()
     assert not at.exception
     (table,) = [d.value for d in at.dataframe]
-    assert len(table) == len(PROBES) and list(table.columns) == ["change", "P(AI)", "vs original", "verdict flips"]
+    assert len(table) == len(PROBES) and list(table.columns) == ["change", "P(AI)", "vs original", "verdict"]
     assert table["P(AI)"].between(0, 1).all()
-    assert "The verdict held under" in at.caption[0].value
+    assert "stayed the same under" in at.caption[0].value and "100%" not in at.caption[0].value

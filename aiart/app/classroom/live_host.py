@@ -13,13 +13,14 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from aiart.app import ui
+from aiart.app import honesty, ui
 from aiart.app.classroom.state import Round, Score
 from aiart.app.classroom.vote import classroom
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
 from aiart.classroom.rooms import TALLY_POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
 from aiart.classroom.store import RoundInfo, Tally
+from aiart.config import CLASS_NAMES, UNSURE, WORDS
 from aiart.model.classifier import Classifier
 
 RIGHT, WRONG = ":green[:material/check_circle: right]", ":red[:material/cancel: wrong]"
@@ -110,8 +111,8 @@ def close_voting(number: int) -> None:
 def reveal(clf: Classifier, item: ui.Item, number: int, truth: str | None, score: Score) -> None:
     """Publish the answer (if known), the model's verdict and its Grad-CAM overlay; score the class majority."""
     p_ai = float(clf.predict([Image.fromarray(item.image)])[0])
-    verdict = clf.label(p_ai)
-    exp = ui.explanation(clf, item, ui.default_layer(clf), "gradcam", verdict)
+    verdict = clf.verdict(p_ai)  # "not sure" inside the model's band, as on every other screen
+    exp = ui.explanation(clf, item, ui.default_layer(clf), "gradcam", clf.label(p_ai))
     heatmap = media.png(overlay(exp.image, exp.heatmap, 0.45))
 
     def publish(k: HostKey) -> None:
@@ -142,17 +143,18 @@ def verdict_view(info: RoundInfo, tally: Tally, next_image: Callable[[], None]) 
     truth = info.truth
     cells = [
         ("The class", ui.PRETTY[said] if said else "split evenly", said),
-        ("The model", f"{ui.PRETTY[info.verdict]} · P(AI) {info.p_ai:.0%}", info.verdict),
+        ("The model", f"{WORDS[info.verdict]} · {honesty.score_words(info.p_ai)}", info.verdict),
     ]
     columns = st.columns(3 if truth else 2)
     for col, (who, text, label) in zip(columns, cells):
-        mark = "" if not truth or label is None else (RIGHT if label == truth else WRONG)
+        mark = "" if not truth or label in (None, UNSURE) else (RIGHT if label == truth else WRONG)
         col.markdown(f"#### {who}: {text} {mark}")
     if truth:
         columns[2].markdown(f"#### The answer: {ui.PRETTY[truth]}")
     picture, heat, why = st.columns([2, 2, 1.3], gap="medium")
     picture.image(info.image, width="stretch", caption="The image")
-    heat.image(info.heatmap, width="stretch", caption=f"{ui.LOOKS[info.verdict]} to the model (red = strongest)")
+    looks = ui.LOOKS[info.verdict] if info.verdict in ui.LOOKS else ui.LOOKS[CLASS_NAMES[info.p_ai < 0.5]]
+    heat.image(info.heatmap, width="stretch", caption=f"{looks} to the model (red = strongest)")
     with why:
         st.button("Next image", icon=":material/skip_next:", key="classroom-next", type="primary", on_click=next_image)
         tally_view(tally)

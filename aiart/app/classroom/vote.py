@@ -11,11 +11,11 @@ import secrets
 
 import streamlit as st
 
-from aiart.app import ui
+from aiart.app import honesty, ui
 from aiart.classroom.connect import configured, open_store
 from aiart.classroom.rooms import POLL_S, REASONS, Classroom, ClassroomError, CodeLimiter
 from aiart.classroom.store import RoundInfo
-from aiart.config import CLASS_NAMES
+from aiart.config import CLASS_NAMES, WORDS
 
 ICONS = {"AI_GENERATED": ":material/smart_toy:", "NON_AI_GENERATED": ":material/brush:"}
 PHONE_CSS = """
@@ -126,7 +126,7 @@ def reveal_view(code: str, rnd: RoundInfo, mine: str | None) -> None:
     with st.container(key="vote-result"):
         if rnd.truth:
             st.markdown(f"## The answer: {ui.PRETTY[rnd.truth]}")
-        st.markdown(f"The model says **{ui.PRETTY[rnd.verdict]}** · P(AI) = {rnd.p_ai:.0%}")
+        st.markdown(f"The model says **{WORDS[rnd.verdict]}** · {honesty.score_words(rnd.p_ai)}")
         if mine and rnd.truth:
             st.markdown(":green[**You were right!**]" if mine == rnd.truth else f":red[You said {ui.PRETTY[mine]}.]")
         elif not mine:

@@ -15,11 +15,11 @@ from PIL import Image
 
 from aiart.app import honesty, ui
 from aiart.app.classroom.state import Round, Score
-from aiart.app.classroom.vote import classroom
+from aiart.app.classroom.vote import PAUSED, classroom, pause_on_outage
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
 from aiart.classroom.rooms import TALLY_POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
-from aiart.classroom.store import RoundInfo, Tally
+from aiart.classroom.store import RoundInfo, StoreUnavailable, Tally
 from aiart.config import CLASS_NAMES, UNSURE, WORDS
 from aiart.model.classifier import Classifier
 
@@ -39,18 +39,24 @@ def key() -> HostKey | None:
 
 def start() -> None:
     """A new room for this session's live rounds; the previous summary, if any, is dropped."""
-    st.session_state["live_key"] = classroom().start()
+    try:
+        st.session_state["live_key"] = classroom().start()
+    except StoreUnavailable:
+        st.session_state["live_error"] = PAUSED
+        return
     st.session_state.pop("live_rounds", None)
     st.session_state.pop("live_summary", None)
 
 
 def act(action: Callable[[HostKey], object]) -> None:
-    """Run a host action; a refusal (say, an expired room) ends live mode with its message."""
+    """Run a host action; a refusal (say, an expired room) ends live mode with its message, an outage pauses it."""
     try:
         action(key())
     except ClassroomError as exc:
         st.session_state.pop("live_key", None)
         st.session_state["live_error"] = str(exc)
+    except StoreUnavailable:
+        st.session_state["live_error"] = f"{PAUSED} Then click again."
 
 
 def end() -> None:
@@ -133,6 +139,7 @@ def tally_view(tally: Tally) -> None:
 
 
 @st.fragment(run_every=TALLY_POLL_S)
+@pause_on_outage
 def live_tally(code: str, number: int) -> None:
     tally_view(classroom().tally(code, number))
 
@@ -195,6 +202,7 @@ def big_image(item: ui.Item) -> None:
     st.image(ui.fit(item.image, (1000, 480)), width="content")
 
 
+@pause_on_outage
 def live_round(
     clf: Classifier, page_round: Round, score: Score, answer: str | None, next_image: Callable[[], None]
 ) -> None:

@@ -207,7 +207,8 @@ def main(voters: int, processes: int = 1) -> int:
         report = run(target, voters, processes)
     after = memory()
     d = report.delays
-    print(f"\nlive class vote: {voters} simulated voters in {processes} processes, {report.store}")
+    spread = f"{processes} processes" if processes > 1 else "1 process"
+    print(f"\nlive class vote: {voters} simulated voters in {spread}, {report.store}")
     print(f"{'votes per second the store takes':44s} {report.rate:9.0f} /s  ({voters} voters, {PER_VOTER} votes each)")
     print(
         f"{'votes cast / counted':44s} {report.cast:5d} / {report.counted}   votes lost  {report.lost}"

@@ -11,6 +11,7 @@ and the round goes on to the reveal on every phone.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,6 +65,7 @@ def free_ports(n: int) -> int:
 @pytest.fixture(scope="module")
 def school(tmp_path_factory, postgres):
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing (scripts/test.sh apt-installs chromium)"
+    assert shutil.which("nginx"), "nginx is missing from PATH (scripts/test.sh apt-installs it)"
     root = tmp_path_factory.mktemp("school")
     port, first = free_port(), free_ports(REPLICAS)
     env = {

@@ -28,11 +28,11 @@ PASSWORD = "s3cret-Pw-for-tests"  # the tests search logs and pages for it
 INSTALL_HINT = "Install Debian's postgresql package (scripts/test.sh does: apt-get install postgresql)."
 
 
-def binaries() -> Path:
-    """The newest /usr/lib/postgresql/<version>/bin holding initdb; fails the test when there is none."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+def binaries(debian: Path = Path("/usr/lib/postgresql")) -> Path:
+    """The newest <debian>/<version>/bin holding initdb; fails the test when there is none."""
+    found = sorted(debian.glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
     if not found:
-        pytest.fail(f"PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/initdb. {INSTALL_HINT}", pytrace=False)
+        pytest.fail(f"PostgreSQL is not installed: no {debian}/*/bin/initdb. {INSTALL_HINT}", pytrace=False)
     return found[-1].parent
 
 

@@ -9,17 +9,24 @@ import time
 import psycopg
 import pytest
 
+from aiart.bench.classroom import in_threads
 from aiart.classroom.connect import open_store
 from aiart.classroom.postgres_store import PostgresStore
 from aiart.classroom.sql import MIGRATIONS
 from aiart.classroom.store import StoreError, StoreUnavailable
 from tests import pg
-from tests.classroom.test_store import AI, HUMAN, LATER, NOW, in_threads, open_room
+from tests.classroom.test_store import AI, HUMAN, LATER, NOW, open_room
+
+
+def test_a_missing_postgresql_fails_with_a_clear_message(tmp_path):
+    with pytest.raises(pytest.fail.Exception, match=r"PostgreSQL is not installed.*apt-get install postgresql"):
+        pg.binaries(tmp_path)
+    assert pg.binaries().name == "bin"  # and here it is installed (scripts/test.sh sees to it)
 
 
 def test_replicas_starting_together_migrate_once(postgres_url):
     stores: list[PostgresStore] = []
-    in_threads(4, lambda i: stores.append(PostgresStore(postgres_url)))
+    in_threads(range(4), lambda i: stores.append(PostgresStore(postgres_url)))
     open_room(stores[0])
     again = PostgresStore(postgres_url)  # a later start: no migration runs again, nothing is lost
     assert again.current_round("ROOM23").number == 1
@@ -74,7 +81,7 @@ def test_a_full_pool_makes_votes_wait_and_loses_none(postgres_url):
     held.wait()
     start = time.perf_counter()
     results: list[bool] = []
-    in_threads(20, lambda i: results.append(store.vote("ROOM23", n, f"d{i}", AI if i % 2 else HUMAN, None, NOW)))
+    in_threads(range(20), lambda i: results.append(store.vote("ROOM23", n, f"d{i}", AI if i % 2 else HUMAN, None, NOW)))
     waited = time.perf_counter() - start
     for t in hogs:
         t.join()

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from aiart.bench.classroom import in_threads
 from aiart.classroom.connect import open_store
 from aiart.classroom.postgres_store import PostgresStore
 from aiart.classroom.sql import MIGRATIONS
@@ -120,20 +121,14 @@ def test_a_taken_code_is_refused(store):
 def test_concurrent_threads_lose_no_vote(store):
     n = open_room(store)
     threads, per_thread = 8, 40
-    barrier = threading.Barrier(threads)
     failures: list[str] = []
 
     def work(t: int) -> None:
-        barrier.wait()
         for i in range(per_thread):
             if not store.vote("ROOM23", n, f"t{t}-{i}", AI if i % 2 else HUMAN, None, NOW):
                 failures.append(f"t{t}-{i}")
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    in_threads(range(threads), work)
     tally = store.tally("ROOM23", n)
     assert not failures and (tally.ai, tally.human) == (threads * per_thread // 2, threads * per_thread // 2)
 
@@ -196,21 +191,6 @@ def test_a_process_killed_mid_vote_loses_only_its_uncommitted_vote(store, store_
     reopened.close()
 
 
-def in_threads(n: int, work) -> None:
-    """work(i) in n threads released together."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        work(i)
-
-    pool = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-
-
 def test_closing_a_round_is_atomic_with_the_votes_in_flight(store):
     """Every vote the store accepted is counted, and none lands after the close returned."""
     n = open_room(store)
@@ -232,14 +212,14 @@ def test_closing_a_round_is_atomic_with_the_votes_in_flight(store):
             elif closed.is_set():
                 return
 
-    in_threads(6, work)
+    in_threads(range(6), work)
     assert store.tally("ROOM23", n).total == len(accepted) == at_close[0] >= 20
 
 
 def test_two_hosts_opening_rounds_at_once_number_them_apart(store):
     assert store.add_room("ROOM23", "hash", NOW, LATER)
     numbers: list[int] = []
-    in_threads(6, lambda i: numbers.append(store.add_round("ROOM23", f"{i}.png", b"jpeg", NOW, LATER)))
+    in_threads(range(6), lambda i: numbers.append(store.add_round("ROOM23", f"{i}.png", b"jpeg", NOW, LATER)))
     assert sorted(numbers) == [1, 2, 3, 4, 5, 6]
     assert store.current_round("ROOM23").number == 6
     states = store._read("SELECT state, COUNT(*) FROM rounds GROUP BY state ORDER BY state", ())

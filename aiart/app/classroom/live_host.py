@@ -1,8 +1,9 @@
 """The teacher's side of a live class vote: the room's join code and QR, rounds, the projector tally.
 
 The host's key (room code + token) lives only in this browser session. The tally is a fragment
-polling the store about once a second while voting is open, so votes from every device (and every
-server process) show up without rerunning the page; it stops polling once voting closes.
+polling the store twice a second while voting is open, so votes from every device (and every
+server process or replica) show up without rerunning the page; it stops polling once voting closes.
+A database outage shows as "The vote is paused" and passes by itself.
 """
 
 from __future__ import annotations

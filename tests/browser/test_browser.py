@@ -27,7 +27,6 @@ from tests.browser.browser_util import (
     cast_vote,
     drop,
     exceptions,
-    launch,
     loaded,
     make_dataset,
     painting,
@@ -70,16 +69,6 @@ def app(tmp_path_factory):
     data = make_dataset(root / "data")
     with streamlit_server(data, root / "cache", root / "streamlit.log") as url:
         yield App(url, root / "streamlit.log", tmp_path_factory.mktemp("browser-shots"))
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from tests.browser.browser_util import (
     cast_vote,
     exceptions,
     free_port,
-    launch,
     log_tail,
     make_dataset,
     start_live_round,
@@ -135,57 +134,57 @@ RECONNECTED = """() => {
 WHO_SERVES = "() => fetch('/_stcore/health').then((r) => r.headers.get('X-Aiart-Replica'))"
 
 
-def test_teacher_and_phones_on_different_replicas_see_one_vote_and_survive_a_killed_replica(school):
-    from playwright.sync_api import sync_playwright
+def test_teacher_and_phones_on_different_replicas_see_one_vote_and_survive_a_killed_replica(school, browser):
+    contexts = []  # closed at the end, whatever happened
+    try:
+        host_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+        contexts.append(host_ctx)
+        host_ctx.set_default_timeout(60_000)
+        host = host_ctx.new_page()
+        host.goto(school.replicas[0] + "/classroom")  # the teacher, straight on replica 1
+        code = start_live_round(host, FIRST_RUN / 1000)
 
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            host_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
-            host_ctx.set_default_timeout(60_000)
-            host = host_ctx.new_page()
-            host.goto(school.replicas[0] + "/classroom")  # the teacher, straight on replica 1
-            code = start_live_round(host, FIRST_RUN / 1000)
+        phones, on = [], [1, 2, 2]  # phones pinned to replicas 2 and 3, through nginx
+        for key, replica in zip(keys_for(school, on), on):
+            ctx = browser.new_context(viewport=PHONE)
+            contexts.append(ctx)
+            ctx.set_default_timeout(60_000)
+            ctx.add_cookies([{"name": "aiart_replica", "value": key, "url": school.url}])
+            phone = ctx.new_page()
+            response = phone.goto(f"{school.url}/vote?room={code}")
+            assert response.headers["x-aiart-replica"] == school.replicas[replica].removeprefix("http://")
+            phones.append(phone)
+        for phone in phones:
+            phone.get_by_text("Image 1: AI-generated or human-made?").wait_for()  # the same round
+        for phone, label in zip(phones, ("AI-generated", "human-made", "AI-generated")):
+            cast_vote(phone, label)
+        wait_votes(host, 3, timeout=20)
+        host.get_by_text("AI-generated 2 · human-made 1").wait_for()  # the exact tally, across replicas
 
-            phones, on = [], [1, 2, 2]  # phones pinned to replicas 2 and 3, through nginx
-            for key, replica in zip(keys_for(school, on), on):
-                ctx = browser.new_context(viewport=PHONE)
-                ctx.set_default_timeout(60_000)
-                ctx.add_cookies([{"name": "aiart_replica", "value": key, "url": school.url}])
-                phone = ctx.new_page()
-                response = phone.goto(f"{school.url}/vote?room={code}")
-                assert response.headers["x-aiart-replica"] == school.replicas[replica].removeprefix("http://")
-                phones.append(phone)
-            for phone in phones:
-                phone.get_by_text("Image 1: AI-generated or human-made?").wait_for()  # the same round
-            for phone, label in zip(phones, ("AI-generated", "human-made", "AI-generated")):
-                cast_vote(phone, label)
-            wait_votes(host, 3, timeout=20)
-            host.get_by_text("AI-generated 2 · human-made 1").wait_for()  # the exact tally, across replicas
+        # Kill replica 3 mid-round: its two phones reconnect through nginx to a live replica.
+        for phone in phones[1:]:
+            phone.evaluate(WATCH_CONNECTION)
+        os.kill(int((school.run / "replica-3.pid").read_text()), signal.SIGKILL)
+        for phone in phones[1:]:
+            phone.wait_for_function(RECONNECTED, timeout=90_000)  # lost the websocket, then got one again
+            wait_idle(phone)
+            served_by = phone.evaluate(WHO_SERVES).split(",")[-1].strip()
+            assert served_by != school.replicas[2].removeprefix("http://")  # a live replica now
+            assert "Image 1" in phone.locator('[data-testid="stMain"]').inner_text()  # back in the round
+            phone.get_by_role("button", name="human-made").wait_for()
+        host.wait_for_timeout(1500)  # a few tally polls
+        wait_votes(host, 3)  # nothing lost with the replica
+        host.get_by_text("AI-generated 2 · human-made 1").wait_for()
 
-            # Kill replica 3 mid-round: its two phones reconnect through nginx to a live replica.
-            for phone in phones[1:]:
-                phone.evaluate(WATCH_CONNECTION)
-            os.kill(int((school.run / "replica-3.pid").read_text()), signal.SIGKILL)
-            for phone in phones[1:]:
-                phone.wait_for_function(RECONNECTED, timeout=90_000)  # lost the websocket, then got one again
-                wait_idle(phone)
-                served_by = phone.evaluate(WHO_SERVES).split(",")[-1].strip()
-                assert served_by != school.replicas[2].removeprefix("http://")  # a live replica now
-                assert "Image 1" in phone.locator('[data-testid="stMain"]').inner_text()  # back in the round
-                phone.get_by_role("button", name="human-made").wait_for()
-            host.wait_for_timeout(1500)  # a few tally polls
-            wait_votes(host, 3)  # nothing lost with the replica
-            host.get_by_text("AI-generated 2 · human-made 1").wait_for()
-
-            host.get_by_role("button", name="Close voting").click()
-            host.get_by_role("button", name="Reveal").click()
-            host.get_by_text("The class: AI-generated").wait_for(timeout=FIRST_RUN)
-            for phone in phones:
-                phone.get_by_text("The model says").wait_for(timeout=30_000)
-            for page in (host, *phones):
-                assert not exceptions(page)
-            for i in (1, 2):
-                assert "Traceback" not in (school.run / f"replica-{i}.log").read_text(errors="replace")
-        finally:
-            browser.close()
+        host.get_by_role("button", name="Close voting").click()
+        host.get_by_role("button", name="Reveal").click()
+        host.get_by_text("The class: AI-generated").wait_for(timeout=FIRST_RUN)
+        for phone in phones:
+            phone.get_by_text("The model says").wait_for(timeout=30_000)
+        for page in (host, *phones):
+            assert not exceptions(page)
+        for i in (1, 2):
+            assert "Traceback" not in (school.run / f"replica-{i}.log").read_text(errors="replace")
+    finally:
+        for ctx in contexts:
+            ctx.close()

@@ -12,9 +12,8 @@ CLASS_NAMES = ("AI_GENERATED", "NON_AI_GENERATED")
 UNSURE = "UNSURE"  # the verdict inside the model's measured "not sure" band; never a class
 WORDS = {CLASS_NAMES[0]: "AI-generated", CLASS_NAMES[1]: "human-made", UNSURE: "not sure"}  # verdicts, said plainly
 GET_DATA_HINT = (
-    'No dataset folder found. Download the Kaggle dataset "AI and human art classification" '
-    "(folders AI_GENERATED/ and NON_AI_GENERATED/), unpack it, and set AIART_DATA to its folder, "
-    "or upload images on this page."
+    "No pictures yet. Add them on this page: upload a zip holding an AI_GENERATED/ and a NON_AI_GENERATED/ "
+    "folder (or the pictures of each class), and the app keeps them for this session."
 )
 
 
@@ -23,6 +22,12 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("AIART_CACHE") or "~/.cache/aiart").expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def data_root() -> Path:
+    """The one folder (sub-folders included) whose pictures Browse, Train and Classroom may read:
+    `$AIART_DATA`, else ../shared/data, else the app's own data/ folder. Never any other server path."""
+    return default_data_dir() or PROJECT_ROOT / "data"
 
 
 def default_data_dir() -> Path | None:

@@ -31,7 +31,8 @@ view.score_row(score, lambda: view.presenter_panel(rnd))
 
 if error := st.session_state.pop("live_error", None):
     st.warning(error, icon=":material/timer_off:")
-live_host.summary_view()
+if live_host.summary_view():  # after "End the live session", until the teacher goes back to the pictures
+    st.stop()
 for problem in rnd.problems:
     st.warning(f"Skipped {ui.escape_md(problem)}", icon=":material/broken_image:")
 if rnd.item is None:

@@ -157,8 +157,6 @@ def live(page, out: Path) -> None:
     host.get_by_role("button", name="Reveal").click(timeout=LONG)
     host.get_by_text("The class: AI-generated").wait_for(timeout=LONG)
     settle(host)
-    scroll_to(host, host.locator(".st-key-live-code-small"), offset=60)
-    settle(host)
     host.screenshot(path=out / "classroom-live.png")
 
 

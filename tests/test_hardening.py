@@ -270,11 +270,11 @@ def test_classify_page_reports_every_bad_kind_and_keeps_the_rest(monkeypatch, sm
     assert list(rows) == [name for name, _, _ in files], "nothing is lost, nothing reordered"
     for kind, (_, fragment) in BAD.items():
         row = rows[f"{kind}.png"]
-        assert row["verdict"] == "could not be read" and row["P(AI-generated)"] != row["P(AI-generated)"]  # NaN
+        assert row["verdict"] == "could not be read" and row["AI score"] != row["AI score"]  # NaN
         assert fragment.lower() in row["problem"].lower() and "\n" not in row["problem"], row
     for name in [*(f"{kind}.png" for kind in GOOD), long_name]:
         row = rows[name]
-        assert row["problem"] == "" and 0 <= row["P(AI-generated)"] <= 100, row
+        assert row["problem"] == "" and 1 <= row["AI score"] <= 99, row
     shown_errors = [e.value for e in at.error]  # the first page of cards: one-line messages, no tracebacks
     assert shown_errors and all(e.startswith("Could not read this file: ") and "\n" not in e for e in shown_errors)
 

@@ -42,7 +42,7 @@ def results_rows(clf: Classifier, items: list[ui.Item], p_ai: dict[str, float]) 
             {
                 "file": it.name,
                 "verdict": honesty.WORDS[clf.verdict(p)] if p is not None else "could not be read",
-                "P(AI-generated)": round(100 * p) if p is not None else np.nan,
+                "AI score": honesty.score_points(p) if p is not None else np.nan,
                 "dataset label": ui.PRETTY.get(it.truth, ""),
                 "problem": it.error or "",
             }
@@ -65,7 +65,7 @@ def results_table(clf: Classifier, items: list[ui.Item], p_ai: dict[str, float])
         column_config={
             "picture": st.column_config.ImageColumn("picture", width="small"),
             "file": st.column_config.TextColumn("file", width="medium"),
-            "P(AI-generated)": st.column_config.ProgressColumn(format="%d%%", min_value=0, max_value=100),
+            "AI score": st.column_config.ProgressColumn(format="%d%%", min_value=0, max_value=100),
             "problem": st.column_config.TextColumn("problem", width="large"),
         },
     )

@@ -35,18 +35,51 @@ def accuracy_words(clf: Classifier) -> str:
     return f"it is right about {mean:.0%}{spread} of the time on artworks from sources it never saw"
 
 
+def score_points(p_ai: float) -> int:
+    """The model's score in whole percents, 1 to 99: it is never certain, so it never shows 0% or 100%."""
+    return min(99, max(1, round(100 * p_ai)))
+
+
 def score_words(p_ai: float) -> str:
-    """'AI score 87%': the model's score in whole percents, never 0% or 100% (it is never certain)."""
-    return f"AI score {min(99, max(1, round(100 * p_ai)))}%"
+    """'AI score 87%'."""
+    return f"AI score {score_points(p_ai)}%"
+
+
+SCORE_HELP = (
+    "The AI score is P(AI), the model's estimate that the picture is AI-generated. It is a score, not a "
+    "guarantee: the model is wrong on some pictures it is sure about."
+)
+
+
+def sure_accuracy(clf: Classifier) -> float | None:
+    """How often a verdict (outside the "not sure" band) was right on art from sources it never saw."""
+    when_sure = ((clf.info.metrics or {}).get("unsure") or {}).get("accuracy_when_sure")
+    if when_sure:
+        return float(when_sure)
+    measured = measured_accuracy(clf)
+    return None if measured is None else measured[0]
+
+
+def right_words(clf: Classifier) -> str:
+    """'right about 9 times in 10 on new art' (its verdicts on sources it never saw), or never measured."""
+    acc = sure_accuracy(clf)
+    return "never measured on new art" if acc is None else f"right about {round(10 * acc)} times in 10 on new art"
+
+
+def verdict_note(clf: Classifier) -> str:
+    """A sentence for the back of the room: how far to trust a verdict."""
+    if sure_accuracy(clf) is None:
+        return "Nobody has measured how often this model is right on new art, so treat its verdict with care."
+    return f"It is {right_words(clf)}, so this verdict can be wrong."
 
 
 def verdict_line(clf: Classifier, p_ai: float) -> str:
-    """'Looks **AI-generated** · P(AI) 87%', or '**Not sure** · P(AI) 53%' inside the band."""
+    """'Looks **AI-generated** · AI score 87% · right about 9 times in 10 on new art', or
+    '**Not sure** · AI score 53%' inside the band: the measured accuracy always beside a verdict."""
     said = clf.verdict(p_ai)
     if said == UNSURE:
-        return f"**Not sure** · P(AI) {p_ai:.0%}, too close to call"
-    hint = " (close to a coin flip)" if abs(p_ai - 0.5) < 0.1 else ""
-    return f"Looks **{WORDS[said]}** · P(AI) {p_ai:.0%}{hint}"
+        return f"**Not sure** · {score_words(p_ai)}: too close to call"
+    return f"Looks **{WORDS[said]}** · {score_words(p_ai)} · {right_words(clf)}"
 
 
 def band_words(clf: Classifier) -> str:
@@ -56,10 +89,9 @@ def band_words(clf: Classifier) -> str:
 
 
 def caveat(clf: Classifier) -> str:
-    """One sentence for under a verdict: a probability is not a guarantee."""
-    band = clf.info.unsure
-    unsure = f" Between {0.5 - band:.0%} and {0.5 + band:.0%} it says *not sure*." if band else ""
-    return f"P(AI) is the model's score, not a guarantee: {accuracy_words(clf)}.{unsure}"
+    """One sentence for under a verdict: a score is not a guarantee."""
+    unsure = f" With {band_words(clf)} it says *not sure*." if clf.info.unsure else ""
+    return f"The AI score is the model's estimate, not a guarantee: {accuracy_words(clf)}.{unsure}"
 
 
 def model_note(clf: Classifier) -> None:

@@ -13,26 +13,30 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from streamlit.runtime.pages_manager import PagesManager
 
-from aiart.app import honesty
+from aiart.app import access, honesty
 from aiart.app.keep import keep_widgets, remembered
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import default_layer
 from aiart.model.classifier import Classifier
 
 
-def page_header(title: str) -> None:
+def page_header(title: str, students: bool = False) -> None:
     """Every page starts here. The very first script run of a server process runs in Streamlit's old
     `pages/` folder mode (`PagesManager.uses_pages_directory`, which only `st.navigation` clears), so a
     first request straight to /train showed the page under an auto-generated sidebar. A session whose
     first run is such a run clears the flag as `st.navigation` would and reruns once, through
     streamlit_app.py. (AppTest sets the flag anew before every run; only a session's first run reruns.)
-    It also keeps the session's folders and filters across page switches (`keep.keep_widgets`)."""
+    It also keeps the session's folders and filters across page switches (`keep.keep_widgets`), and stops
+    any page but the vote (`students=True`) for a device that is not the teacher's, whatever the URL."""
     keep_widgets()
     first = "aiart-seen" not in st.session_state
     st.session_state["aiart-seen"] = True
     if PagesManager.uses_pages_directory and first:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    if not students and not access.is_teacher():
+        st.info("This page is for the teacher. Open the link or QR code on the projector to vote.")
+        st.stop()
     st.title(title)
 
 
@@ -121,6 +125,7 @@ def layer_label(name: str) -> str:
 
 
 # -- images -------------------------------------------------------------------------------------
+DATASET_KEY = "dataset-folder"  # the session's dataset folder: one value for Browse, Train and Classroom
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_SIDE = 1024  # uploads are shrunk to this before caching: bounded memory per image
 DISPLAY_BOX = (520, 390)
@@ -328,8 +333,11 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
         left, right = st.columns([2, 5], gap="medium")
         with left:
             st.image(fit(item.image, (360, 300)), width="content", caption="Original")
-            st.metric("P(AI-generated)", f"{p_ai:.1%}")
+            st.metric("AI score", f"{honesty.score_points(p_ai)}%", help=honesty.SCORE_HELP)
             st.markdown(honesty.verdict_line(clf, p_ai))
+            if item.digest in clf.trained_on:
+                st.badge("seen in training", icon=":material/school:", color="gray")
+                st.caption("The model learned from this very picture, so its verdict here proves little.")
             if item.truth:
                 said = clf.verdict(p_ai)
                 right_or_wrong = (
@@ -393,20 +401,46 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
 
 # -- Browse -------------------------------------------------------------------------------------
 def folder_input(key: str) -> Path | None:
-    """The dataset-folder box shared by Browse and Train: `$AIART_DATA` / shared data by default,
-    the Kaggle hint when it is empty (the caller decides what to offer instead)."""
-    from aiart.config import GET_DATA_HINT, default_data_dir
+    """A page's dataset-folder box. Its value is the session's one dataset folder (`DATASET_KEY`), so the
+    folder typed on Browse is the one on Train and Classroom; it is read only inside `config.data_root()`.
+    None with a hint (empty) or the error (outside, or unusable)."""
+    from aiart.config import GET_DATA_HINT, data_root, default_data_dir
+    from aiart.data.dataset import DatasetError, folder_inside
 
-    default = default_data_dir()
+    ss, default, root = st.session_state, default_data_dir(), data_root()
+    if DATASET_KEY in ss:
+        ss[f"kept-widget-{key}"] = ss[DATASET_KEY]  # typed on another page: this box shows it too
+
+    def share() -> None:
+        ss[DATASET_KEY] = ss[key]
+
     folder = st.text_input(
         "Dataset folder",
         placeholder="a folder holding AI_GENERATED/ and NON_AI_GENERATED/ (or a manifest.csv)",
-        **remembered(key, str(default) if default else ""),
+        help=f"A folder inside {root} (or its sub-folders) on this computer.",
+        **remembered(key, str(default) if default else "", on_change=share),
     ).strip()
     if not folder:
         st.info(GET_DATA_HINT, icon=":material/folder_off:")
         return None
-    return Path(folder).expanduser()
+    try:
+        return folder_inside(root, folder)
+    except DatasetError as exc:
+        st.error(escape_md(str(exc)), icon=":material/folder_off:")
+        return None
+
+
+def dataset_folder() -> Path | None:
+    """The session's current dataset folder (the box's value on Browse or Train), for pages without the box."""
+    from aiart.config import data_root, default_data_dir
+    from aiart.data.dataset import DatasetError, folder_inside
+
+    kept = st.session_state.get(DATASET_KEY)
+    text = kept if kept is not None else str(default_data_dir() or "")
+    try:
+        return folder_inside(data_root(), text) if text.strip() else None
+    except DatasetError:
+        return None
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

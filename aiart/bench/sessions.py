@@ -163,7 +163,7 @@ def run_session(session: Session, folder: Path | None, timeout: float) -> Sessio
         check(at, session, "classify", expected_errors=1)  # the one file that is not an image
         (table,) = [d.value for d in at.dataframe]
         session.shown_files = list(table["file"])
-        session.shown_p_ai = [float(p) / 100 for p in table["P(AI-generated)"] if p == p]  # NaN: unreadable
+        session.shown_p_ai = [float(p) / 100 for p in table["AI score"] if p == p]  # NaN: unreadable
         own = [name for name, _, _ in session.files]
         if session.shown_files != own:
             session.errors.append(f"cross-talk: shown {session.shown_files}, uploaded {own}")

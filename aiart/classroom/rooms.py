@@ -210,7 +210,7 @@ def summary_rows(results: list[RoundResult]) -> list[dict[str, object]]:
     rows = []
     for i, r in enumerate(results, 1):
         known = r.truth is not None
-        class_right = round(100 * r.right_votes / r.votes) if known and r.votes else None
+        class_right = round(100 * r.right_votes / r.votes) if known and r.votes else ""
         score = min(99, max(1, round(100 * r.p_ai)))  # a score, never a certainty: 1..99
         values = (i, r.name, WORDS[r.truth] if known else "", r.votes, r.ai_votes, class_right, WORDS[r.verdict], score)
         rows.append(dict(zip(SUMMARY_COLUMNS, (*values, model_was(r.verdict, r.truth)))))

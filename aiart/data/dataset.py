@@ -42,6 +42,18 @@ def inside(root: Path, rel: str) -> Path | None:
     return candidate if candidate.is_relative_to(root.resolve()) else None
 
 
+def folder_inside(root: Path, text: str) -> Path:
+    """The folder `text` names (absolute, or relative to `root`) if it lies inside `root` once links are
+    followed; else `DatasetError`. A folder box must never read the rest of the server."""
+    found = inside(root, str(Path(text).expanduser()))
+    if found is None:
+        raise DatasetError(
+            f"{text} is outside the data folder ({root}): the app reads pictures only from folders inside it "
+            "(the teacher sets it with AIART_DATA)"
+        )
+    return found
+
+
 def from_manifest(root: Path) -> list[Sample]:
     samples = []
     try:

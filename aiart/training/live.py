@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from aiart.data.features import FeatureStore, TimeLeft
+from aiart.data.features import FeatureStore, TimeLeft, content_hashes
 from aiart.model.classifier import Classifier
 from aiart.training import recipe
 from aiart.training.compare import Comparison, Disagreement, compare, explain_disagreements, same_features
@@ -25,8 +25,9 @@ from aiart.training.fit import TrainConfig, monitored
 TRAINING_SLOTS = threading.BoundedSemaphore(1)
 
 
-class StopRequested(Exception):
-    """Raised inside a feature pass when the user pressed Stop before training began."""
+class StopRequested(recipe.Stopped):
+    """Raised inside a feature pass once the user pressed Stop: before training it cancels the run,
+    before fine-tuning it ends the run with the head trained so far (`recipe.train_split`)."""
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -156,7 +157,7 @@ class TrainingRun:
                     if self.flag.is_set():
                         raise StopRequested
                     result = job(self)
-                    if self._stopper is not None and self._stopper.stopped:
+                    if self.flag.is_set():  # in any phase after training began: the best epoch so far is kept
                         phase = "stopped"
                 except StopRequested:
                     phase = "cancelled"
@@ -203,8 +204,10 @@ def train_session(
     )
     run.set_phase("comparing", "comparing with the default model")
     clf = Classifier(result.head, result.info, share_backbone_with=base)
+    # like the shipped model's head.trained.txt: every page marks these and leaves them out of its metrics
+    clf.trained_on = frozenset(h for h in content_hashes([s.path for s in data.train]) if h)
     comparison, disagreements = None, []
-    if reference is not None and len({s.y for s in result.val_samples}) == 2:
+    if reference is not None and len({s.y for s in result.val_samples}) == 2 and not run.flag.is_set():
 
         def store_of(model: Classifier) -> FeatureStore:  # base's store, unless a tuned block reads others
             return store if same_features(model, base) else FeatureStore(model, root=store.base)

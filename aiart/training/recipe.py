@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -147,6 +148,10 @@ def stages(progress: Progress | None, sizes: Sequence[int]) -> list[Progress | N
     return [lambda d, _t, _e, o=o: progress(o + d, total, time.monotonic() - start) for o in offsets]
 
 
+class Stopped(Exception):
+    """Raised by a progress callback once the user pressed Stop (`aiart.training.live.StopRequested`)."""
+
+
 @dataclass
 class Result:
     head: keras.Model
@@ -190,10 +195,12 @@ def train_split(
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
     head, history = fit_head(x_tr, y_tr, x_va, y_va, config, callbacks, strategy, initial)
+    z_va = None
     if config.finetune_epochs and not stopped():
         tuned = Tuning(clf, kept, val_samples, augment, p_tuned)
-        head, history, z_va = tuned.fit(head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy)
-    else:
+        with contextlib.suppress(Stopped):  # Stop while the tuned block's inputs are computed: keep the head
+            head, history, z_va = tuned.fit(head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy)
+    if z_va is None:
         z_va = clf_logits(head, x_va)
     if len(y_va) and len(set(y_va.tolist())) == 2:
         a, b = validate.temperature(z_va, y_va)

@@ -46,8 +46,19 @@ def test_empty_state_without_a_data_folder(monkeypatch, small_classifier):
     assert not at.metric and not at.error
 
 
-def test_unusable_folder_gets_a_clear_error(app, tmp_path):
-    app.text_input(key="data-dir").set_value(str(tmp_path / "nowhere")).run()
+def test_a_folder_outside_the_data_folder_is_never_read(app, tmp_path, monkeypatch):
+    """Issue 21: the box reads only inside AIART_DATA; /etc or ../ elsewhere get a clear refusal."""
+    import aiart.browse
+
+    monkeypatch.setattr(aiart.browse, "cached_predictions", lambda *a: pytest.fail("read a folder outside"))
+    for outside in ("/etc", str(tmp_path), "../", "AI_GENERATED/../../"):
+        app.text_input(key="data-dir").set_value(outside).run()
+        assert not app.exception
+        assert "outside the data folder" in app.error[0].value and not app.metric
+
+
+def test_unusable_folder_gets_a_clear_error(app, known_folder):
+    app.text_input(key="data-dir").set_value(str(known_folder / "nowhere")).run()
     assert not app.exception
     assert app.error[0].value.startswith("data folder") and "does not exist" in app.error[0].value
 
@@ -95,7 +106,7 @@ def test_explain_opens_the_grad_cam_card(app, known_folder):
     (key,) = explain_keys(known_folder, "ai_generated_2.png")
     app.button(key=key).click().run()
     assert not app.exception
-    verdicts = [m for m in app.metric if m.label == "P(AI-generated)"]
+    verdicts = [m for m in app.metric if m.label == "AI score"]
     assert len(verdicts) == 1
     assert any(m.value.startswith("Dataset label: **AI-generated**") for m in app.markdown)
     assert any(img.captions[0].startswith("What looks") for img in app.image)
@@ -118,9 +129,11 @@ def test_uncached_folder_waits_for_the_compute_button(monkeypatch, small_classif
 
 
 def test_folder_and_filter_survive_a_page_switch(app, known_folder, tmp_path):
-    other = tmp_path / "other"
+    other = known_folder / "other"
     app.text_input(key="data-dir").set_value(str(other)).run()
     app.switch_page("pages/classify.py").run()
+    app.switch_page("pages/train.py").run()
+    assert app.text_input(key="train-data-dir").value == str(other)  # issue 21: the folder follows the teacher
     app.switch_page("pages/browse.py").run()
     assert app.text_input(key="data-dir").value == str(other)
     app.text_input(key="data-dir").set_value(str(known_folder)).run()

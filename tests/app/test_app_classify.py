@@ -46,7 +46,7 @@ def test_sample_gets_a_verdict(app, small_classifier):
     sample = ui.sample_images()["Sunset"]
     p = float(small_classifier.predict([Image.fromarray(sample.image)])[0])
     (metric,) = app.metric
-    assert metric.label == "P(AI-generated)" and metric.value == f"{p:.1%}"
+    assert metric.label == "AI score" and metric.value == f"{min(99, max(1, round(100 * p)))}%"
     assert any(m.value.startswith("Looks **") for m in app.markdown)
     assert len(overlays(app)) == 1
 
@@ -59,14 +59,14 @@ def test_upload_batch_with_a_broken_file(app, small_classifier):
     ]
     app.file_uploader(key="uploader").set_value(files).run()
     assert not app.exception
-    assert [m.label for m in app.metric] == ["P(AI-generated)"] * 2
+    assert [m.label for m in app.metric] == ["AI score"] * 2
     (error,) = app.error
     assert error.value == "Could not read this file: not a recognised image format"
     assert r"**\<b\>bad\</b\>\*name\*\.jpg**" in [m.value for m in app.markdown]  # the name is shown as text
     (table,) = [d.value for d in app.dataframe]
     assert list(table["file"]) == [f[0] for f in files]
     assert table["verdict"][1] == "could not be read" and table["problem"][1] == "not a recognised image format"
-    assert table["P(AI-generated)"][0] == round(100 * float(small_classifier.predict([files[0][1]])[0]))
+    assert table["AI score"][0] == min(99, max(1, round(100 * float(small_classifier.predict([files[0][1]])[0]))))
     assert table["picture"][0].startswith("data:image/png;base64,") and table["problem"][0] == ""
     assert app.download_button(key="csv").label == "Download results (CSV)"
 
@@ -138,7 +138,7 @@ def test_uploads_survive_a_page_switch_until_cleared(app):
     app.switch_page("pages/train.py").run()
     app.switch_page("pages/classify.py").run()
     assert not app.exception
-    assert [m.label for m in app.metric] == ["P(AI-generated)"] * 2  # the app kept them, the widget did not
+    assert [m.label for m in app.metric] == ["AI score"] * 2  # the app kept them, the widget did not
     assert any("2 uploaded image(s) kept" in c.value for c in app.caption)
     app.button(key="clear-uploader").click().run()
     assert not app.metric and "Drop one or more images" in app.info[0].value
@@ -151,4 +151,4 @@ def test_a_batch_reads_as_a_grid_with_details(app):
     details = [b for b in app.button if b.key.startswith("details-")]
     assert len(details) == 6
     details[0].click().run()
-    assert not app.exception and [m.label for m in app.metric] == ["P(AI-generated)"]
+    assert not app.exception and [m.label for m in app.metric] == ["AI score"]

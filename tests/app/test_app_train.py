@@ -137,9 +137,11 @@ def test_stop_ends_training_and_keeps_best(page, labelled_folder, monkeypatch):
 def test_bad_folder_and_empty_state(page, monkeypatch):
     at = page()
     at.text_input(key="train-data-dir").set_value("/nonexistent/folder").run()
+    assert not at.exception and "outside the data folder" in at.error[0].value
+    at.text_input(key="train-data-dir").set_value("nonexistent").run()  # relative to the data folder
     assert not at.exception and "does not exist" in at.error[0].value
     at.text_input(key="train-data-dir").set_value("").run()
-    assert "No dataset folder found" in at.info[0].value
+    assert "No pictures yet" in at.info[0].value
 
 
 def test_uploaded_model_file_is_checked_and_used(page, tmp_path, small_classifier):

@@ -31,10 +31,13 @@ def test_measured_accuracy_prefers_the_yardstick_and_falls_back():
 
 
 def test_not_sure_inside_the_band_only():
-    clf = model({}, unsure=0.1)
+    clf = model({"unsure": {"accuracy_when_sure": 0.9}}, unsure=0.1)
     assert honesty.verdict_line(clf, 0.55).startswith("**Not sure**")
-    assert honesty.verdict_line(clf, 0.2) == "Looks **human-made** · P(AI) 20%"
-    assert "Between 40% and 60%" in honesty.caveat(clf)
+    line = honesty.verdict_line(clf, 0.2)  # the measured accuracy beside the verdict, never "100%"
+    assert line == "Looks **human-made** · AI score 20% · right about 9 times in 10 on new art"
+    assert "never measured" in honesty.verdict_line(model({}, unsure=0.1), 0.9)
+    assert "between 40% and 60%" in honesty.caveat(clf)
+    assert honesty.score_words(0.999) == "AI score 99%" and honesty.score_words(0.0001) == "AI score 1%"
 
 
 def test_a_curve_that_falls_and_rises_again_is_mixed():

@@ -37,7 +37,9 @@ def test_train_needs_both_classes_in_training():
 
 
 def test_outcome_says_who_ended_training():
-    assert run.outcome("stopped", 4, 20) == "Stopped by you during epoch 4"
+    assert run.outcome("stopped", 4, 20) == "Stopped by you during training, after 4 epoch(s)"
+    tuned = [{"epoch": 5, "stage": "fine-tuning"}]
+    assert run.outcome("stopped", 5, 20, tuned) == "Stopped by you during fine-tuning, after 5 epoch(s)"
     assert run.outcome("done", 12, 60).startswith("Early stopping ended training after epoch 12")
     assert run.outcome("done", 20, 20) == "Trained all 20 epochs"
 

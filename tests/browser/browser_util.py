@@ -115,15 +115,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, cache_dir: Path, log_path: Path, timeout: float = 120) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on a free port with AIART_DATA/AIART_CACHE set; yields its URL.
+def streamlit_server(
+    data_dir: Path, cache_dir: Path, log_path: Path, timeout: float = 120, listen: str = "127.0.0.1"
+) -> Iterator[str]:
+    """`streamlit run streamlit_app.py` on a free port with AIART_DATA/AIART_CACHE set; yields its loopback URL
+    (the teacher's). With `listen="0.0.0.0"` phones reach it at `network_url(url)` as students.
 
     The server runs in its own process group, which is killed on exit whatever happened.
     """
     port = free_port()
     env = {**os.environ, "AIART_DATA": str(data_dir), "AIART_CACHE": str(cache_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("AIART_PUBLIC_URL", None)
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
-    cmd += ["--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
+    cmd += ["--server.port", str(port), "--server.headless", "true", "--server.address", listen]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -166,6 +170,14 @@ def log_tail(path: Path, chars: int = 4000) -> str:
         return path.read_text(errors="replace")[-chars:]
     except OSError:
         return ""
+
+
+def network_url(url: str) -> str | None:
+    """The same server at this machine's network address (a student's view), or None without a network."""
+    from aiart.classroom.access import network_ip
+
+    ip = network_ip()
+    return None if ip is None else url.replace("127.0.0.1", ip)
 
 
 # -- the browser --------------------------------------------------------------------------------
@@ -263,3 +275,26 @@ def wait_votes(page, n: int, timeout: float = 10) -> None:
         arg=[TALLY, n],
         timeout=timeout * 1000,
     )
+
+
+# -- the projector ------------------------------------------------------------------------------
+CUT_OFF_JS = """() => {
+    const vh = window.innerHeight, vw = window.innerWidth, cut = [];
+    const leaves = 'img, canvas, svg, p, h1, h2, h3, h4, button, [data-testid="stDataFrame"], '
+        + '[data-testid="stProgress"]';
+    for (const el of document.querySelectorAll(`[data-testid="stMain"] :is(${leaves})`)) {
+        const r = el.getBoundingClientRect();
+        if (r.width < 1 || r.height < 1 || getComputedStyle(el).visibility === 'hidden') continue;
+        if (r.bottom > vh + 1 || r.right > vw + 1) {
+            const id = el.getAttribute('data-testid') || el.tagName.toLowerCase();
+            cut.push(`${id} "${(el.innerText || el.alt || '').trim().slice(0, 40)}" ends at ${Math.round(r.bottom)}`);
+        }
+    }
+    return cut;
+}"""
+
+
+def cut_off(page) -> list[str]:
+    """What the class would miss: pictures, text, buttons and tables of the page that end below (or right of)
+    the screen (containers' padding aside). A projector cannot scroll."""
+    return page.evaluate(CUT_OFF_JS)

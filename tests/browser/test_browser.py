@@ -24,11 +24,14 @@ from tests.browser.browser_util import (
     CHROMIUM,
     EXCEPTION,
     PHONE,
+    TALLY,
     cast_vote,
+    cut_off,
     drop,
     exceptions,
     loaded,
     make_dataset,
+    network_url,
     painting,
     pixel_std,
     png,
@@ -56,9 +59,10 @@ BLANK = 8.0  # pixel standard deviation below which a picture counts as blank
 
 @dataclass(frozen=True)
 class App:
-    url: str
+    url: str  # on loopback: the teacher's machine
     log: Path  # the server's stdout and stderr
     shots: Path  # screenshots taken along the way, for a human to look at
+    network: str | None  # the same server at this machine's network address: what a phone sees (a student)
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +71,8 @@ def app(tmp_path_factory):
     assert DEFAULT_HEAD.is_file(), f"{DEFAULT_HEAD} is missing: the app has no model to serve"
     root = tmp_path_factory.mktemp("browser")
     data = make_dataset(root / "data")
-    with streamlit_server(data, root / "cache", root / "streamlit.log") as url:
-        yield App(url, root / "streamlit.log", tmp_path_factory.mktemp("browser-shots"))
+    with streamlit_server(data, root / "cache", root / "streamlit.log", listen="0.0.0.0") as url:
+        yield App(url, root / "streamlit.log", tmp_path_factory.mktemp("browser-shots"), network_url(url))
 
 
 @pytest.fixture
@@ -77,12 +81,13 @@ def new_page(browser, app):
     contexts = []
     log_start = app.log.stat().st_size  # this test's part of the server log
 
-    def make(path: str = "", viewport: dict = VIEWPORT):
+    def make(path: str = "", viewport: dict = VIEWPORT, url: str | None = None):
+        """A new browser (context) at the app's `path`, or at a full `url` (a phone at the join link)."""
         ctx = browser.new_context(viewport=viewport)
         ctx.set_default_timeout(STEP)
         contexts.append(ctx)
         page = ctx.new_page()
-        page.goto(app.url + path)
+        page.goto(url or app.url + path)
         return page
 
     yield make
@@ -121,8 +126,8 @@ def check_images(locator, at_least: int) -> None:
 
 
 def verdict(card) -> str:
-    """The card's P(AI-generated) as shown, e.g. '72.9%'."""
-    return card.locator(METRIC, has_text="P(AI-generated)").locator('[data-testid="stMetricValue"]').inner_text()
+    """The card's AI score as shown, e.g. '73%'."""
+    return card.locator(METRIC, has_text="AI score").locator('[data-testid="stMetricValue"]').inner_text()
 
 
 def card_of(page, name: str):
@@ -135,7 +140,7 @@ def test_classify_upload_drop_and_heatmaps(new_page, app):
     page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
     upload(page, [("alpha.png", picture(1, True)), ("beta.png", picture(2, False)), ("broken.jpg", b"not an image")])
 
-    verdicts = page.locator(METRIC, has_text="P(AI-generated)")
+    verdicts = page.locator(METRIC, has_text="AI score")
     verdicts.nth(1).wait_for(timeout=FIRST_RUN)
     wait_idle(page)
     print(f"first two verdicts after {time.monotonic() - t0:.1f} s")
@@ -147,7 +152,7 @@ def test_classify_upload_drop_and_heatmaps(new_page, app):
     for name in ("alpha.png", "beta.png"):
         card = card_of(page, name)
         text = card.inner_text()
-        assert "P(AI-generated)" in text and ("Looks " in text or "Not sure" in text), text
+        assert "AI score" in text and ("Looks " in text or "Not sure" in text), text
         assert "not a guarantee" in text, text
         check_images(card, at_least=2)  # the original and its heatmap
     page.screenshot(path=app.shots / "classify-upload.png")
@@ -255,7 +260,7 @@ def test_four_sessions_at_once_no_cross_talk(new_page, app):
     for i, page in enumerate(pages):
         wait_idle(page)
         assert page.locator(CARD).count() == 1
-        assert page.locator(METRIC, has_text="P(AI-generated)").count() == 1
+        assert page.locator(METRIC, has_text="AI score").count() == 1
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert names[i] in text
         others = [n for n in names if n != names[i] and n in text]
@@ -294,15 +299,28 @@ def test_first_request_of_a_server_straight_to_a_subpage_gets_the_app_navigation
             ctx.close()
 
 
+def network_of(app: App) -> str:
+    """The server as a phone on the classroom's network sees it; phones are students, never the teacher."""
+    if app.network is None:
+        pytest.skip("this machine has no network address, so no browser here can be a phone (a student)")
+    return app.network
+
+
 def test_live_class_vote_host_and_three_phones(new_page, app):
-    """Issue 15: three phones join by link or typed code and vote; the projector's tally updates
-    without a reload, and the reveal reaches every phone."""
+    """Issues 15 and 21: the projector's join link is the machine's network address (never localhost);
+    three phones join by that link or a typed code and vote; a phone that reloads or scans the QR code
+    again is still one voter; the tally updates without a reload; the reveal reaches every phone."""
+    network = network_of(app)
     host = new_page("/classroom")
     code = start_live_round(host, FIRST_RUN / 1000)
     assert len(code) == 6 and host.locator(IMAGE).count() >= 2  # the QR code and the image
+    link = host.locator('[data-testid="stMain"] code', has_text="/vote?room=").first.inner_text().strip()
+    assert link == f"{network}/vote?room={code}", link
+    assert "127.0.0.1" not in link and "localhost" not in link
     host.evaluate("window.notReloaded = true")
 
-    phones = [new_page(f"/vote?room={code}", PHONE), new_page(f"/vote?room={code}", PHONE), new_page("/vote", PHONE)]
+    phones = [new_page(url=link, viewport=PHONE), new_page(url=link, viewport=PHONE)]
+    phones.append(new_page(url=f"{network}/vote", viewport=PHONE))
     phones[2].get_by_label("Code on the screen").fill(code.lower())
     phones[2].get_by_role("button", name="Join").click()
     for phone, label, reason in zip(phones, ("AI-generated", "human-made", "AI-generated"), ("texture", None, "light")):
@@ -313,6 +331,21 @@ def test_live_class_vote_host_and_three_phones(new_page, app):
     wait_votes(host, 3)
     print(f"third vote on the projector {time.monotonic() - t0:.1f} s after the phone showed it")
     host.get_by_text("AI-generated 2 · human-made 1").wait_for()
+
+    phones[0].reload()  # issue 21: a reload made a fourth voter out of three phones
+    phones[0].get_by_role("button", name="human-made").wait_for(timeout=FIRST_RUN)
+    wait_idle(phones[0])
+    cast_vote(phones[0], "human-made")  # a changed vote, not a new voter
+    host.get_by_text("AI-generated 1 · human-made 2").wait_for()
+    rescan = phones[0].context.new_page()  # the QR code scanned again: a new tab, the link without the id
+    rescan.goto(link)
+    rescan.get_by_role("button", name="AI-generated").wait_for(timeout=FIRST_RUN)
+    wait_idle(rescan)
+    cast_vote(rescan, "AI-generated")
+    host.get_by_text("AI-generated 2 · human-made 1").wait_for()
+    wait_votes(host, 3)
+    assert host.locator(TALLY).first.inner_text().strip() == "3"
+    rescan.close()
     assert host.evaluate("window.notReloaded === true")
     host.screenshot(path=app.shots / "live-host-tally.png")
 
@@ -328,6 +361,47 @@ def test_live_class_vote_host_and_three_phones(new_page, app):
         check_images(phone.locator('[data-testid="stMain"]'), at_least=1)  # the heatmap
     phones[0].screenshot(path=app.shots / "live-phone-reveal.png")
     host.screenshot(path=app.shots / "live-host-reveal.png")
+    host.get_by_role("button", name="End the live session").click()
+    summary = host.locator('[data-testid="stDataFrame"]')
+    summary.wait_for()
+    host.get_by_text("How the class did").wait_for()
+    csv = host.get_by_role("button", name="Download the summary (CSV)")
+    with host.expect_download() as download:
+        csv.click()
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[3] == "3", rows  # one round, three voters
+
+
+def test_a_phone_reaches_the_vote_page_and_nothing_else(new_page, app):
+    """Issue 21: a device that is not the teacher's gets no menu, no other page by URL, no folder box;
+    the teacher link the app prints when it starts opens every page from another device."""
+    network = network_of(app)
+    for path in ("", "/vote", "/classify", "/browse", "/train", "/classroom"):
+        phone = new_page(url=network + path, viewport=PHONE)
+        if path not in ("", "/vote"):  # Streamlit says the page is not there, over the vote page
+            phone.get_by_text("Page not found").wait_for(timeout=FIRST_RUN)
+            phone.keyboard.press("Escape")
+            phone.get_by_text("Page not found").wait_for(state="hidden")
+        phone.get_by_label("Code on the screen").wait_for(timeout=FIRST_RUN)
+        wait_idle(phone)
+        shown = phone.locator(APP).inner_text()
+        assert phone.locator('[data-testid="stSidebarNavLink"]').count() == 0, path
+        assert phone.locator('[data-testid="stFileUploader"]').count() == 0, path
+        assert phone.get_by_label("Dataset folder").count() == 0, path
+        assert "Compute predictions" not in shown and "Start a live round" not in shown, path
+    phone.screenshot(path=app.shots / "phone-classify-by-url.png")
+
+    printed = [line for line in app.log.read_text().splitlines() if "aiart teacher link" in line]
+    assert printed, "the app printed no teacher link"
+    teacher_link = printed[0].split(": ", 1)[1].strip()
+    assert "?teacher=" in teacher_link and "127.0.0.1" not in teacher_link and "localhost" not in teacher_link
+    laptop = new_page(url=teacher_link)
+    laptop.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").wait_for(timeout=FIRST_RUN)
+    laptop.reload()  # the token stays in the URL: still the teacher
+    laptop.locator('[data-testid="stSidebarNavLink"]', has_text="Train").wait_for(timeout=FIRST_RUN)
+    forged = new_page(url=f"{network}/?teacher=not-the-token", viewport=PHONE)
+    forged.get_by_label("Code on the screen").wait_for(timeout=FIRST_RUN)
+    assert forged.locator('[data-testid="stSidebarNavLink"]').count() == 0
 
 
 def nav(page, title: str) -> None:
@@ -340,7 +414,7 @@ def test_uploads_and_folder_survive_page_switches_and_table_thumbnails(new_page,
     page = new_page()
     page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
     upload(page, [("kept-a.png", picture(41, True)), ("kept-b.png", picture(42, False))])
-    verdicts = page.locator(METRIC, has_text="P(AI-generated)")
+    verdicts = page.locator(METRIC, has_text="AI score")
     verdicts.nth(1).wait_for(timeout=FIRST_RUN)
     wait_idle(page)
     table = page.locator('[data-testid="stDataFrame"]')
@@ -355,7 +429,7 @@ def test_uploads_and_folder_survive_page_switches_and_table_thumbnails(new_page,
     box = page.get_by_label("Dataset folder")
     box.fill("/nowhere/typed-by-the-teacher")
     box.press("Enter")
-    page.get_by_text("does not exist").wait_for()
+    page.get_by_text("outside the data folder").wait_for()  # never read: only folders inside AIART_DATA
     nav(page, "Train")
     nav(page, "Browse")
     # the box may be drawn a moment before its kept value arrives; a lost value still fails after 15 s
@@ -402,3 +476,69 @@ def test_classroom_fits_the_projector_and_hides_presenter_controls(new_page, app
     page.get_by_role("button", name="Presenter").click()
     page.get_by_text("Images from").wait_for()
     assert "Right answer" in page.locator('[data-testid="stPopoverBody"]').inner_text()
+
+
+SQUARE = {"width": 600, "height": 600}
+
+
+def fits(page, state: str, shots: Path, size: str) -> None:
+    """The state is settled, nothing is cut off at this size, and a screenshot is kept to look at."""
+    wait_idle(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMain\"] img')].every(i => i.complete)"
+    )
+    page.wait_for_timeout(500)  # the last layout pass after images load
+    page.screenshot(path=shots / f"classroom-{state}-{size}.png")
+    cut = cut_off(page)
+    assert not cut, f"{state} at {size}: cut off {cut}"
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 1920, "height": 1080}])
+def test_every_classroom_state_fits_the_projector(new_page, app, viewport):
+    """Issue 21: guess, the reveal of a square picture, and every live state (join, voting with votes in,
+    closed, revealed with reasons, the summary after the end) fit 1280x800 and 1920x1080 uncut."""
+    network_of(app)  # the phones that vote must be students
+    size = f"{viewport['width']}x{viewport['height']}"
+    page = new_page("/classroom", viewport)
+    page.locator(".st-key-classroom-picture img").wait_for(timeout=FIRST_RUN)
+    fits(page, "guess", app.shots, size)
+
+    page.get_by_role("button", name="Presenter").click()
+    page.get_by_text("My uploads").click()
+    wait_idle(page)
+    square = png(painting(7, True, (SQUARE["width"], SQUARE["height"])))
+    upload(page, [("square.png", square)], '[data-testid="stPopoverBody"] [data-testid="stFileUploader"]')
+    page.get_by_text("This image: square.png").wait_for(timeout=FIRST_RUN)
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    page.get_by_role("button", name="AI Shortcut A").click()
+    page.locator('.st-key-classroom-guess-AI_GENERATED button[kind="primary"]').first.wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Reveal Shortcut Enter").click()
+    page.get_by_text("The model says").wait_for(timeout=FIRST_RUN)
+    fits(page, "reveal-square", app.shots, size)
+
+    page.get_by_role("button", name="Start a live round").click()
+    page.locator(".st-key-live-code").wait_for(timeout=FIRST_RUN)
+    fits(page, "live-join", app.shots, size)
+    link = page.locator('[data-testid="stMain"] code', has_text="/vote?room=").first.inner_text().strip()
+    page.get_by_role("button", name="Open voting").click()
+    page.locator(TALLY).wait_for(timeout=FIRST_RUN)
+    phones = [new_page(url=link, viewport=PHONE) for _ in range(2)]
+    for phone, label, reason in zip(phones, ("AI-generated", "human-made"), ("texture", "hands")):
+        phone.get_by_role("button", name=label).wait_for(timeout=FIRST_RUN)
+        cast_vote(phone, label, reason)
+    wait_votes(page, 2)
+    fits(page, "live-open", app.shots, size)
+    page.get_by_role("button", name="Close voting").click()
+    page.get_by_role("button", name="Reveal").wait_for()
+    fits(page, "live-closed", app.shots, size)
+    page.get_by_role("button", name="Reveal").click()
+    page.get_by_text("The class:").wait_for(timeout=FIRST_RUN)
+    fits(page, "live-reveal", app.shots, size)
+    page.get_by_role("button", name="End the live session").click()
+    page.get_by_text("How the class did").wait_for(timeout=FIRST_RUN)
+    fits(page, "live-summary", app.shots, size)
+    page.get_by_role("button", name="Back to the pictures").click()
+    page.locator(".st-key-classroom-buttons button").first.wait_for(timeout=FIRST_RUN)
+    fits(page, "after-live", app.shots, size)

@@ -128,3 +128,27 @@ def test_session_with_fine_tuning_compares_on_its_own_features(small_classifier,
     res = snap.result
     assert res.clf.tuned and res.comparison is not None and len(res.comparison.y) == 6
     np.testing.assert_allclose(res.comparison.p[1], res.result.val_p, atol=2e-3)
+
+
+class StopWhenTuningBegins(TrainingRun):
+    """The user presses Stop while the tuned block's inputs are computed, after the head has trained."""
+
+    def progress(self, done: int, total: int, elapsed: float) -> None:
+        if self.snapshot().history:  # the head's epochs are in: these passes are fine-tuning's
+            self.stop()
+        super().progress(done, total, elapsed)
+
+
+def test_stop_before_fine_tuning_keeps_the_trained_head(small_classifier, sourced, tmp_path):
+    """Issue 21: a Stop 12 s in (fine-tuning on) said "Stopped before training began" and dropped everything."""
+    data = recipe.split(scan(sourced), ["src0"])
+    store = FeatureStore(small_classifier, root=tmp_path / "cache")
+    config = TrainConfig(hidden=8, epochs=2, batch_size=4, finetune_epochs=2, finetune_lr=1e-3)
+    run = StopWhenTuningBegins(epochs=config.epochs + config.finetune_epochs)
+    run.start(lambda r: train_session(r, small_classifier, data, config, store, reference=small_classifier))
+    snap = run.wait(180)
+    assert snap.phase == "stopped", (snap.phase, snap.error)
+    assert [h["stage"] for h in snap.history] == ["training", "training"]  # no fine-tuning epoch ran
+    res = snap.result
+    assert not res.clf.tuned and res.result.info.training["epochs_run"] == 2
+    assert len(res.result.val_p) == 6 and res.clf.trained_on  # a usable model, with its training pictures

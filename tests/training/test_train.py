@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from aiart.data.dataset import scan
-from aiart.data.features import FeatureStore
+from aiart.data.features import FeatureStore, content_hash
 from aiart.data.uploads import extract
 from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
 from aiart.model.storage import load_classifier, load_head_checked, save_head
@@ -105,6 +105,9 @@ def test_training_run_session_and_comparison(small_classifier, sourced_folder, t
     assert {"loss", "log_loss", "accuracy", "val_log_loss", "val_accuracy"} <= set(snap.history[0])
     res = snap.result
     assert res.clf.input_size == 32 and res.result.info.training["n_train"] == 12
+    # issue 21: the session's model knows its training pictures, as the shipped one does (Browse marks them)
+    assert res.clf.trained_on == {content_hash(s.path.read_bytes()) for s in data.train}
+    assert not res.clf.trained_on & {content_hash(s.path.read_bytes()) for s in data.val}
     cmp = res.comparison
     assert cmp.names == ("default", "new") and len(cmp.y) == 6
     assert len(res.disagreements) == min(4, len(cmp.disagree))

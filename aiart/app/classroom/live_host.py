@@ -14,24 +14,33 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from aiart.app import honesty, ui
+from aiart.app import access, honesty, ui
 from aiart.app.classroom.state import Round, Score
 from aiart.app.classroom.vote import PAUSED, classroom, pause_on_outage
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
+from aiart.classroom.access import join_url
 from aiart.classroom.rooms import TALLY_POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
 from aiart.classroom.store import RoundInfo, StoreUnavailable, Tally
 from aiart.config import CLASS_NAMES, UNSURE, WORDS
 from aiart.model.classifier import Classifier
 
 RIGHT, WRONG = ":green[:material/check_circle: right]", ":red[:material/cancel: wrong]"
+BIG = (1800, 1200)  # pictures are drawn this large and scaled down by the browser (CSS) to fit the screen
 LIVE_CSS = """
 <style>
-.st-key-live-code p { font-size: 4.2rem !important; font-weight: 800; letter-spacing: 0.4rem; line-height: 1.1; }
-.st-key-live-code-small p { font-size: 2.4rem !important; font-weight: 800; letter-spacing: 0.25rem; }
-.st-key-live-tally [data-testid="stMetricValue"] { font-size: 3rem; }
+.st-key-live-code p { font-size: 3rem !important; font-weight: 800; letter-spacing: 0.3rem; line-height: 1.1; }
+.st-key-live-join [data-testid="stCaptionContainer"] p { font-size: 0.95rem; overflow-wrap: anywhere; }
+.st-key-live-tally [data-testid="stMetricValue"] { font-size: 2.6rem; }
+.st-key-live-picture img { max-height: calc(100vh - 250px); width: auto !important; max-width: 100%;
+  object-fit: contain; margin: 0 auto; display: block; }
+.st-key-live-images img { max-height: calc(100vh - 330px); width: auto !important; max-width: 100%;
+  object-fit: contain; margin: 0 auto; display: block; }
+.st-key-live-images [data-testid="stCaptionContainer"] p { font-size: 1.1rem; text-align: center; }
+.st-key-live-verdict h4 { font-size: 1.5rem !important; padding: 0 0 0.3rem 0 !important; }
 </style>
 """
+SUMMARY_ROWS_SHOWN = 8  # the summary table scrolls inside itself beyond this, so the page never does
 
 
 def key() -> HostKey | None:
@@ -72,30 +81,18 @@ def end() -> None:
         act(finish)
 
 
-def join_url(code: str) -> str:
-    """The vote page's address as this browser reached the app, with the room in the query."""
-    here = st.context.url or "http://localhost:8501/classroom"
-    return f"{here.rsplit('/', 1)[0]}/vote?room={code}"
-
-
-def join_panel(code: str, big: bool) -> None:
-    """The QR code and the code in large type: big before the first round, one strip after."""
-    url = join_url(code)
-    if big:
-        qr, text = st.columns([1, 3], vertical_alignment="center")
-        qr.image(media.join_qr(url), width=260)
-        with text:
-            st.markdown(f"Join on your phone: scan the code, or open `{url}` and type")
-            with st.container(key="live-code"):
-                st.markdown(code)
-    else:
-        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
-            st.image(media.join_qr(url), width=84)
-            with st.container(key="live-code-small", width="content"):
-                st.markdown(code)
-            st.markdown(f"Join at `{url}`")
-    if "://localhost" in url or "://127.0.0.1" in url:
-        st.caption("Phones cannot reach localhost: open this page by the computer's network address.")
+def join_panel(code: str) -> None:
+    """Beside the picture: the QR code, the code in large type and the link. The link is the machine's
+    network address (or the one the teacher set), never the projector's localhost."""
+    base, problem = access.join_base()
+    url = join_url(base, code)
+    with st.container(key="live-join", gap="small"):
+        st.image(media.join_qr(url), width=150)
+        with st.container(key="live-code"):
+            st.markdown(code)
+        st.caption(f"Scan the code, or open `{url}`")
+    if problem:
+        st.warning(problem, icon=":material/wifi_off:")
 
 
 def round_number(page_round: int) -> int | None:
@@ -134,7 +131,7 @@ def tally_view(tally: Tally) -> None:
     """Votes in and the AI/human split as one bar."""
     with st.container(key="live-tally"):
         st.metric("Votes in", tally.total)
-        share = tally.ai / tally.total if tally.total else 0.5
+        share = tally.ai / tally.total if tally.total else 0.0  # an empty bar until someone votes
         text = f"AI-generated {tally.ai} · human-made {tally.human}"
         st.progress(share, text=text if tally.total else "No votes yet")
 
@@ -146,68 +143,83 @@ def live_tally(code: str, number: int) -> None:
 
 
 def verdict_view(info: RoundInfo, tally: Tally, next_image: Callable[[], None]) -> None:
-    """After the reveal: class majority vs model vs truth, the reasons, the image and its heatmap."""
+    """After the reveal: class majority vs model vs truth, the image and its heatmap, the votes and reasons."""
     said = majority(tally)
     truth = info.truth
     cells = [
         ("The class", ui.PRETTY[said] if said else "split evenly", said),
         ("The model", f"{WORDS[info.verdict]} · {honesty.score_words(info.p_ai)}", info.verdict),
     ]
-    columns = st.columns(3 if truth else 2)
-    for col, (who, text, label) in zip(columns, cells):
-        mark = "" if not truth or label in (None, UNSURE) else (RIGHT if label == truth else WRONG)
-        col.markdown(f"#### {who}: {text} {mark}")
-    if truth:
-        columns[2].markdown(f"#### The answer: {ui.PRETTY[truth]}")
-    picture, heat, why = st.columns([2, 2, 1.3], gap="medium")
-    picture.image(info.image, width="stretch", caption="The image")
-    looks = ui.LOOKS[info.verdict] if info.verdict in ui.LOOKS else ui.LOOKS[CLASS_NAMES[info.p_ai < 0.5]]
-    heat.image(info.heatmap, width="stretch", caption=f"{looks} to the model (red = strongest)")
+    with st.container(key="live-verdict"):
+        columns = st.columns(3 if truth else 2)
+        for col, (who, text, label) in zip(columns, cells):
+            mark = "" if not truth or label in (None, UNSURE) else (RIGHT if label == truth else WRONG)
+            col.markdown(f"#### {who}: {text} {mark}")
+        if truth:
+            columns[2].markdown(f"#### The answer: {ui.PRETTY[truth]}")
+    with st.container(key="live-images"):
+        picture, heat, why = st.columns([2, 2, 1.3], gap="medium")
+        picture.image(info.image, width="stretch")
+        picture.caption("The image")
+        looks = ui.LOOKS[info.verdict] if info.verdict in ui.LOOKS else ui.LOOKS[CLASS_NAMES[info.p_ai < 0.5]]
+        heat.image(info.heatmap, width="stretch")
+        heat.caption(f"{looks} to the model (red = strongest)")
     with why:
         st.button("Next image", icon=":material/skip_next:", key="classroom-next", type="primary", on_click=next_image)
         tally_view(tally)
         if tally.reasons:
-            st.bar_chart(pd.Series(tally.reasons, name="votes"), horizontal=True, height=220)
+            st.bar_chart(pd.Series(tally.reasons, name="votes"), horizontal=True, height=200)
         else:
             st.caption("No reasons given.")
 
 
-def summary_view() -> None:
-    """Per image: the class's % right and whether the model was right; a CSV to keep."""
+def summary_view() -> bool:
+    """After "End the live session": per image, the class's % right and whether the model was right, a CSV
+    to keep, and a button back to the pictures. True while it is on screen (the page shows nothing else)."""
     results = st.session_state.get("live_summary")
     if not results:
-        return
-    st.subheader("How the class did")
-    st.dataframe(pd.DataFrame(summary_rows(results)), hide_index=True, width="stretch")
-    st.download_button(
-        "Download the summary (CSV)",
-        summary_csv(results),
-        file_name="class-vote.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        key="live-csv",
-    )
+        return False
+    rows = summary_rows(results)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.subheader("How the class did")
+        st.space("stretch")
+        st.download_button(
+            "Download the summary (CSV)",
+            summary_csv(results),
+            file_name="class-vote.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+            key="live-csv",
+        )
+        st.button("Back to the pictures", icon=":material/arrow_forward:", key="live-summary-done", on_click=done)
+    shown = min(len(rows), SUMMARY_ROWS_SHOWN)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=38 + 35 * shown)
+    return True
+
+
+def done() -> None:
+    st.session_state.pop("live_summary", None)
 
 
 def sidebar() -> None:
-    """Start a live round (a room for the class to join) or end it, with the summary kept."""
+    """Start a live round (a room for the class to join) or end it, with the summary kept; before the
+    lesson, say so if phones could not reach this server."""
     if key() is None:
         st.button("Start a live round", icon=":material/groups:", on_click=start, key="live-start", type="primary")
         st.caption("Every student votes from a phone or laptop; the projector shows the tally.")
+        if problem := access.join_base()[1]:
+            st.warning(problem, icon=":material/wifi_off:")
     else:
         st.button("End the live session", icon=":material/stop_circle:", on_click=end, key="live-end")
-
-
-def big_image(item: ui.Item) -> None:
-    st.image(ui.fit(item.image, (1000, 480)), width="content")
 
 
 @pause_on_outage
 def live_round(
     clf: Classifier, page_round: Round, score: Score, answer: str | None, next_image: Callable[[], None]
 ) -> None:
-    """The projector in live mode: the image, then voting with a live tally, then the reveal.
+    """The projector in live mode: the image with the join code beside it, then voting with a live tally,
+    then the reveal. Every state fits 1280x800 and 1920x1080 (CSS caps the pictures at the screen's height).
 
     `page_round` is the Classroom page's round (its number and drawn image); `answer` the right
     answer if known; `score` the page's class-vs-model score, which the class majority feeds.
@@ -215,43 +227,41 @@ def live_round(
     st.html(LIVE_CSS)
     host, item = key(), page_round.item
     number = round_number(page_round.number)
-    join_panel(host.code, big=not st.session_state.get("live_rounds"))
     info = classroom().current(host.code) if number else None
-    if info is None or info.number != number:
-        picture, controls = st.columns([5, 2], gap="medium")
-        with picture:
-            big_image(item)
-        with controls.container(key="classroom-buttons"):
-            st.button(
-                "Open voting",
-                icon=":material/how_to_vote:",
-                key="live-open",
-                type="primary",
-                on_click=open_voting,
-                args=(page_round.number, item),
-                width="stretch",
-            )
-            st.button("Skip this image", icon=":material/skip_next:", key="live-skip", on_click=next_image)
-        return
-    tally = classroom().tally(host.code, number)
-    if info.state == "revealed":
-        verdict_view(info, tally, next_image)
+    current = info is not None and info.number == number
+    if current and info.state == "revealed":
+        verdict_view(info, classroom().tally(host.code, number), next_image)
         return
     picture, side = st.columns([5, 2], gap="medium")
-    with picture:
-        big_image(item)
-    with side.container(key="classroom-buttons"):
-        if info.state == "open":
-            live_tally(host.code, number)
-            st.button("Close voting", icon=":material/lock:", key="live-close", on_click=close_voting, args=(number,))
-        else:
-            tally_view(tally)
-            st.button(
-                "Reveal",
-                icon=":material/visibility:",
-                key="classroom-reveal",
-                type="primary",
-                on_click=reveal,
-                args=(clf, item, number, answer, score),
-                width="stretch",
-            )
+    with picture.container(key="live-picture"):
+        st.image(ui.fit(item.image, BIG), width="stretch")
+    with side:
+        join_panel(host.code)
+        with st.container(key="classroom-buttons"):
+            if not current:
+                st.button(
+                    "Open voting",
+                    icon=":material/how_to_vote:",
+                    key="live-open",
+                    type="primary",
+                    on_click=open_voting,
+                    args=(page_round.number, item),
+                    width="stretch",
+                )
+                st.button("Skip", icon=":material/skip_next:", key="live-skip", on_click=next_image, width="stretch")
+            elif info.state == "open":
+                live_tally(host.code, number)
+                st.button(
+                    "Close voting", icon=":material/lock:", key="live-close", on_click=close_voting, args=(number,)
+                )
+            else:
+                tally_view(classroom().tally(host.code, number))
+                st.button(
+                    "Reveal",
+                    icon=":material/visibility:",
+                    key="classroom-reveal",
+                    type="primary",
+                    on_click=reveal,
+                    args=(clf, item, number, answer, score),
+                    width="stretch",
+                )

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import streamlit as st
 from PIL import Image
 
-from aiart import config
 from aiart.app import keep, ui
 from aiart.data.dataset import DatasetError, Sample, scan
 from aiart.model.classifier import Classifier
@@ -65,8 +64,9 @@ def state() -> tuple[Round, Score]:
 
 
 def available_sources() -> list[str]:
-    """Where images can come from: the dataset only when there is a data folder."""
-    root = config.default_data_dir()
+    """Where images can come from: the session's dataset folder (the one Browse and Train use) when there
+    is one, uploads (Classify's too), and pictures drawn by code."""
+    root = ui.dataset_folder()
     return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
 
 
@@ -115,7 +115,7 @@ def new_deck(samples: list[Sample], seen: frozenset[str], rng: random.Random) ->
 
 
 def draw_dataset(problems: list[str]) -> tuple[ui.Item | None, list[str]]:
-    root = str(config.default_data_dir())
+    root = str(ui.dataset_folder())
     try:
         samples = dataset_samples(root)
     except DatasetError as exc:
@@ -141,12 +141,16 @@ def draw_dataset(problems: list[str]) -> tuple[ui.Item | None, list[str]]:
 
 
 def next_image() -> None:
-    """A new round with the next image of the chosen source; the presenter's answer is cleared."""
+    """A new round with the next image of the chosen source; the presenter's answer is cleared. The number
+    moves on only past an image the class judged (revealed here, or put to a live vote), so a new source,
+    new uploads or an image skipped unseen keep it: the first picture is always Image 1."""
     rnd, _ = state()
+    judged = rnd.p_ai is not None or rnd.number in st.session_state.get("live_rounds", {})
     st.session_state.pop("classroom_drawn", None)
     item, problems = draw(st.session_state.get("classroom_source", available_sources()[0]))
     where, seen = st.session_state.pop("classroom_drawn", (None, False))
-    st.session_state["classroom_round"] = Round(rnd.number + 1, item, problems=problems, origin=where, seen=seen)
+    number = rnd.number + 1 if judged or rnd.number == 0 else rnd.number
+    st.session_state["classroom_round"] = Round(number, item, problems=problems, origin=where, seen=seen)
     st.session_state.pop("classroom_answer", None)
 
 

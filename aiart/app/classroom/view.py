@@ -39,6 +39,7 @@ h1 { font-size: 2rem !important; padding: 0 !important; }
 .st-key-classroom-images img { max-height: calc(100vh - 490px); width: auto !important; max-width: 100%;
   object-fit: contain; margin: 0 auto; display: block; }
 .st-key-classroom-images [data-testid="stCaptionContainer"] p { font-size: 1.2rem; text-align: center; }
+.st-key-classroom-notes p { font-size: 1.15rem; }
 </style>
 """
 SHORTCUTS = {AI: "A", HUMAN: "H", "reveal": "Enter", "next": "N"}
@@ -138,18 +139,19 @@ def reveal_view(clf: Classifier, rnd: Round) -> None:
     said, answer = clf.verdict(rnd.p_ai), rnd.answer
     top, controls = st.columns([5, 1], gap="medium", vertical_alignment="center")
     with top.container(key="classroom-verdict"):
-        st.markdown(f"## The model says: {honesty.WORDS[said]} · P(AI) = {rnd.p_ai:.0%}")
+        st.markdown(f"## The model says: {honesty.WORDS[said]} · {honesty.score_words(rnd.p_ai)}")
         line = f"### The class said: {ui.PRETTY[rnd.guess]}"
         if answer:
             model = ":gray[:material/help: not sure]" if said == UNSURE else mark(said == answer)
             line += f" · the answer: {ui.PRETTY[answer]} · class {mark(rnd.guess == answer)} · model {model}"
         st.markdown(line)
-        notes = [honesty.caveat(clf)]
+        notes = [] if said == UNSURE else [honesty.verdict_note(clf)]
         if rnd.origin:
             notes.insert(0, f"From: {ui.escape_md(rnd.origin)}.")
         if rnd.seen:
             notes.append("The model trained on this image, so it had seen it before (every unseen one was shown).")
-        st.caption(" ".join(notes))
+        with st.container(key="classroom-notes"):
+            st.markdown(" ".join(notes) or "Too close to call: the model will not guess.")
     with controls.container(key="classroom-buttons"):
         st.button(
             "Next",

@@ -8,6 +8,8 @@ second, so the next image and the reveal arrive without a full page rerun.
 from __future__ import annotations
 
 import functools
+import html
+import re
 import secrets
 from collections.abc import Callable
 from typing import ParamSpec
@@ -20,6 +22,8 @@ from aiart.classroom.rooms import POLL_S, REASONS, Classroom, ClassroomError, Co
 from aiart.classroom.store import RoundInfo, StoreUnavailable
 from aiart.config import CLASS_NAMES, WORDS
 
+DEVICE_COOKIE = "aiart_device"  # also spelled out in `remember_device`'s script
+DEVICE_ID = re.compile(r"[0-9a-f]{24}")
 ICONS = {"AI_GENERATED": ":material/smart_toy:", "NON_AI_GENERATED": ":material/brush:"}
 PHONE_CSS = """
 <style>
@@ -58,8 +62,30 @@ def pause_on_outage(view: Callable[P, None]) -> Callable[P, None]:
 
 
 def device() -> str:
-    """This browser session's random voter id: one vote per device per round."""
-    return st.session_state.setdefault("vote_device", secrets.token_hex(12))
+    """This phone's voter id: one vote per device per round, whatever it does.
+
+    Kept in a cookie and in the page's URL, so a reload, a reconnect or a second scan of the QR code
+    is the same voter; a new browser session without either gets a new random id."""
+    ss = st.session_state
+    if "vote_device" not in ss:
+        given = [st.context.cookies.get(DEVICE_COOKIE), st.query_params.get("device")]
+        ss["vote_device"] = next((d for d in given if isinstance(d, str) and DEVICE_ID.fullmatch(d)), None) or (
+            secrets.token_hex(12)
+        )
+    return ss["vote_device"]
+
+
+def remember_device() -> None:
+    """Put the id in the URL and (for a later scan of the QR code) in a cookie for the rest of the day."""
+    dev = device()
+    if st.query_params.get("device") != dev:
+        st.query_params["device"] = dev
+    if st.context.cookies.get(DEVICE_COOKIE) != dev:
+        st.html(
+            f"<script>document.cookie = 'aiart_device={html.escape(dev)}; path=/; max-age=43200; SameSite=Lax';"
+            "</script>",
+            unsafe_allow_javascript=True,
+        )
 
 
 def try_join(text: str) -> None:
@@ -97,7 +123,7 @@ def join_form() -> str | None:
 def leave() -> None:
     for key in ("vote_room", "vote_link_tried"):
         st.session_state.pop(key, None)
-    st.query_params.clear()
+    st.query_params.pop("room", None)  # the device id stays: still one voter
 
 
 def cast(code: str, number: int, choice: str) -> None:
@@ -193,6 +219,7 @@ def page() -> None:
     """The whole voter page: narrow, big buttons, no sidebar needed."""
     st.set_page_config(layout="centered", initial_sidebar_state="collapsed")
     st.html(PHONE_CSS)
-    ui.page_header(":material/how_to_vote: AI or human?")
+    ui.page_header(":material/how_to_vote: AI or human?", students=True)
+    remember_device()
     if code := join_form():
         voter_view(code)

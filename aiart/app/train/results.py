@@ -30,12 +30,20 @@ def results(snap: Snapshot) -> None:
         st.error(f"Training failed: {ui.escape_md(snap.error)}", icon=":material/error:")
         return
     if snap.phase == "cancelled":
-        st.info("Stopped before training began. The features computed so far are cached.", icon=":material/info:")
+        st.info(
+            "Stopped before training began, so there is no model to keep. The features computed so far are cached: "
+            "the next run starts faster.",
+            icon=":material/info:",
+        )
         return
     res = snap.result
     info = res.result.info
-    how, best = outcome(snap.phase, info.training["epochs_run"], snap.epochs), best_epoch(snap.history)
-    st.success(f"{how}, in {snap.seconds:.1f} s. Kept the weights of epoch {best}.", icon=":material/check_circle:")
+    how, best = outcome(snap.phase, info.training["epochs_run"], snap.epochs, snap.history), best_epoch(snap.history)
+    st.success(
+        f"{how}, in {snap.seconds:.0f} s. Kept the best epoch so far: epoch {best}.", icon=":material/check_circle:"
+    )
+    if snap.phase == "stopped" and res.comparison is None:
+        st.caption("Stopped before the comparison with the default model: train again to see it.")
     curves(snap.history, best)
     record_run(res, snap.seconds)
     comparison(res)
@@ -145,7 +153,7 @@ def model_bytes(clf: Classifier) -> tuple[bytes, str]:
     if clf.version not in memo:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "aiart-head.keras"
-            save_head(clf.head, clf.info, path)
+            save_head(clf.head, clf.info, path, trained_on=clf.trained_on)
             memo.clear()
             memo[clf.version] = (path.read_bytes(), path.with_suffix(".json").read_text())
     return memo[clf.version]

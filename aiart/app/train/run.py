@@ -85,10 +85,12 @@ def best_epoch(history: list[dict]) -> int | None:
     return min(history, key=lambda h: h[key])["epoch"] if history else None
 
 
-def outcome(phase: str, epochs_run: int, epochs: int) -> str:
-    """How training ended, in words: stopped by the user, by early stopping, or after every epoch."""
+def outcome(phase: str, epochs_run: int, epochs: int, history: list[dict] | None = None) -> str:
+    """How training ended, in words: stopped by the user (and in which stage), by early stopping, or after
+    every epoch."""
     if phase == "stopped":
-        return f"Stopped by you during epoch {epochs_run}"
+        stage = (history or [{}])[-1].get("stage", "training")
+        return f"Stopped by you during {stage}, after {epochs_run} epoch(s)"
     if epochs_run < epochs:
         return f"Early stopping ended training after epoch {epochs_run} (the validation loss stopped improving)"
     return f"Trained all {epochs_run} epochs"

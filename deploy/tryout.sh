@@ -5,8 +5,10 @@
 #
 # Environment: PORT (nginx's port, 8080), REPLICA_PORT (the first replica's port, 8601; the others
 # follow), AIART_CLASSROOM_DB (a postgresql:// URL; unset, a throwaway PostgreSQL is started in the
-# run folder), RUN_DIR (logs, pid files, configs; default a new folder under /tmp). Everything
-# started here stops on Ctrl-C or SIGTERM. Debian packages: nginx, postgresql (scripts/test.sh
+# run folder), AIART_PUBLIC_URL (the address phones join at; default nginx on this machine's network
+# address), AIART_TEACHER_TOKEN (the teacher link's token, one for all replicas; default a new one),
+# RUN_DIR (logs, pid files, configs; default a new folder under /tmp). Everything started here
+# stops on Ctrl-C or SIGTERM. Debian packages: nginx, postgresql (scripts/test.sh
 # installs them). For real machines, see README.md, "A whole school on one deployment".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +62,11 @@ if [ -z "${AIART_CLASSROOM_DB:-}" ]; then
   export AIART_CLASSROOM_DB="postgresql://aiart@127.0.0.1:$PG_PORT/postgres"  # trust: a local try-out only
 fi
 
+# Every replica: phones join through nginx, and one teacher link works whichever replica answers.
+HOST=$(hostname -I 2>/dev/null | awk '{print $1}')
+export AIART_PUBLIC_URL=${AIART_PUBLIC_URL:-http://${HOST:-127.0.0.1}:$PORT}
+AIART_TEACHER_TOKEN=${AIART_TEACHER_TOKEN:-$("$PY" -c "import secrets; print(secrets.token_urlsafe(18))")}
+export AIART_TEACHER_TOKEN
 # One cookie secret for all replicas, so any replica accepts a browser's cookies (Streamlit takes it from the environment).
 STREAMLIT_SERVER_COOKIE_SECRET=$("$PY" -c "import secrets; print(secrets.token_urlsafe(32))")
 export STREAMLIT_SERVER_COOKIE_SECRET
@@ -97,5 +104,7 @@ nginx -c "$RUN/nginx.conf" -g "daemon off;" &
 
 for i in $(seq 1 "$N"); do wait_for "http://127.0.0.1:$((REPLICA_PORT + i - 1))/_stcore/health"; done
 wait_for "http://127.0.0.1:$PORT/_stcore/health"
-echo "ready: http://127.0.0.1:$PORT ($N replicas on ports $REPLICA_PORT-$((REPLICA_PORT + N - 1)), live vote on PostgreSQL; logs in $RUN). Ctrl-C stops everything."
+echo "ready: $AIART_PUBLIC_URL ($N replicas on ports $REPLICA_PORT-$((REPLICA_PORT + N - 1)), live vote on PostgreSQL; logs in $RUN)"
+echo "teacher link (the Classroom through nginx): $AIART_PUBLIC_URL/?teacher=$AIART_TEACHER_TOKEN"
+echo "Ctrl-C stops everything."
 wait

@@ -3,9 +3,11 @@ Debian's nginx, the live vote on a real PostgreSQL), a teacher and three phones 
 
 The teacher's Classroom runs on replica 1, reached directly; the phones come through nginx, each
 pinned (by its sticky-session cookie) to replica 2 or 3. They must see the same round and the
-projector the exact tally. Then the replica holding one phone is killed mid-round: nginx sends the
-phone's reconnecting websocket to a live replica, the phone finds its class again from its link,
-and the round goes on to the reveal on every phone.
+projector the exact tally. Then the replica holding two phones is killed mid-round: nginx sends
+their reconnecting websockets to a live replica, the phones find their class again from their
+link, one changes its vote there as the same voter, and the round goes on to the reveal on every
+phone. Last, the teacher link opens the Classroom through nginx, and without it nginx's visitors
+are students.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tests.browser.browser_util import (
 
 pytestmark = pytest.mark.browser
 REPLICAS = 3
+TEACHER_TOKEN = "teacher-link-token-for-the-replicas-test"
 FIRST_RUN = 180_000  # ms: replica 1 loads VGG16 for the Classroom page on a busy 2-core machine
 
 
@@ -75,6 +78,8 @@ def school(tmp_path_factory, postgres):
         "AIART_CLASSROOM_DB": postgres.fresh_database(),
         "AIART_DATA": str(make_dataset(root / "data")),
         "AIART_CACHE": str(root / "cache"),  # one cache folder shared by the replicas
+        "AIART_PUBLIC_URL": f"http://127.0.0.1:{port}",  # phones join through nginx
+        "AIART_TEACHER_TOKEN": TEACHER_TOKEN,
     }
     out = root / "tryout.log"
     with open(out, "wb") as log:
@@ -143,6 +148,7 @@ def test_teacher_and_phones_on_different_replicas_see_one_vote_and_survive_a_kil
         host = host_ctx.new_page()
         host.goto(school.replicas[0] + "/classroom")  # the teacher, straight on replica 1
         code = start_live_round(host, FIRST_RUN / 1000)
+        assert f"{school.url}/vote?room={code}" in host.locator(".st-key-live-join").inner_text()  # via nginx
 
         phones, on = [], [1, 2, 2]  # phones pinned to replicas 2 and 3, through nginx
         for key, replica in zip(keys_for(school, on), on):
@@ -175,16 +181,30 @@ def test_teacher_and_phones_on_different_replicas_see_one_vote_and_survive_a_kil
         host.wait_for_timeout(1500)  # a few tally polls
         wait_votes(host, 3)  # nothing lost with the replica
         host.get_by_text("AI-generated 2 · human-made 1").wait_for()
+        cast_vote(phones[2], "human-made")  # the moved phone changes its mind: the same voter (id in URL and cookie)
+        host.get_by_text("AI-generated 1 · human-made 2").wait_for()
+        wait_votes(host, 3)  # still three phones, three votes
 
         host.get_by_role("button", name="Close voting").click()
         host.get_by_role("button", name="Reveal").click()
-        host.get_by_text("The class: AI-generated").wait_for(timeout=FIRST_RUN)
+        host.get_by_text("The class: human-made").wait_for(timeout=FIRST_RUN)  # the majority after the change
         for phone in phones:
             phone.get_by_text("The model says").wait_for(timeout=30_000)
         for page in (host, *phones):
             assert not exceptions(page)
         for i in (1, 2):
             assert "Traceback" not in (school.run / f"replica-{i}.log").read_text(errors="replace")
+
+        # The teacher link works through nginx, whichever replica answers: every replica has the same token.
+        via_nginx = browser.new_context(viewport={"width": 1366, "height": 900})
+        contexts.append(via_nginx)
+        teacher = via_nginx.new_page()
+        teacher.goto(f"{school.url}/classroom?teacher={TEACHER_TOKEN}")
+        teacher.get_by_role("button", name="Start a live round").wait_for(timeout=FIRST_RUN)
+        student = phones[0].context.new_page()
+        student.goto(f"{school.url}/classroom")  # without the link, through nginx: a student
+        student.get_by_label("Code on the screen").wait_for()
+        assert not student.get_by_role("button", name="Start a live round").count()
     finally:
         for ctx in contexts:
             ctx.close()

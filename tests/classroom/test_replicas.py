@@ -1,9 +1,8 @@
 """Replicas share nothing but the store: a phone that moves to another replica (its own was killed)
 and comes back with the same device id still has one vote, the one it cast last. Runs on both backends.
 
-The browser test (tests/browser/test_replicas.py) kills a real replica; there, a phone's device id
-lives in its Streamlit session, so it keeps this guarantee once the id also lives in the page's
-link or a cookie (the vote page's side of the work, issue 21).
+The browser test (tests/browser/test_replicas.py) kills a real replica under two phones, whose ids
+live in their links and cookies, and checks the same through nginx.
 """
 
 from __future__ import annotations

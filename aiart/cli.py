@@ -174,9 +174,9 @@ def cmd_train(args) -> int:
         save_head(head, info, Path(args.out), trained_on=trained)
         print(json.dumps({"out": args.out, **info.metrics["yardstick"], "unsure": info.metrics["unsure"]}, indent=2))
         return 0
-    # Only the feature spec matters here: before any default model exists, train on VGG16 alone.
-    fresh = args.model == str(DEFAULT_HEAD) and not DEFAULT_HEAD.is_file()
-    clf = untrained_classifier() if fresh else load(args)
+    # Only the feature spec matters here. Without --model, the Train page's own base (VGG16 at
+    # recipe.TRAIN_INPUT_SIZE), so the command costs what the page costs and shares its feature cache.
+    clf = recipe.train_base() if args.model == str(DEFAULT_HEAD) else load(args)
     holdout = args.holdout.split(",") if args.holdout else None
     data = recipe.split(samples, holdout, seed=args.seed)
     strategy = pick_strategy(args.strategy)

@@ -129,7 +129,10 @@ browse_ui.metrics_panel(clf, browse.select(records, "all", source), where)
 selected = browse.select(records, kind, source, sort)
 st.subheader(f"{browse.FILTERS[kind]}: {len(selected)} image(s)")
 by_class = {cls: [r for r in selected if r.label == cls] for cls in CLASS_NAMES}
-tabs = st.tabs([f"Labelled {ui.PRETTY[cls]} · {len(rows)}" for cls, rows in by_class.items()], key="class-tabs")
+labels = [f"Labelled {ui.PRETTY[cls]} · {len(rows)}" for cls, rows in by_class.items()]
+# a filter that leaves one class empty opens on the other (the counts in the labels make a new tab set)
+first = next((label for label, rows in zip(labels, by_class.values()) if rows), labels[0])
+tabs = st.tabs(labels, key="class-tabs", default=first)
 for tab, (cls, rows) in zip(tabs, by_class.items()):
     with tab:
         grid(rows, cls)

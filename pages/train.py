@@ -21,9 +21,11 @@ results.session_model_banner()
 
 current = run.current_run()
 running = run.view(current) == "live"
-if running:  # at the top, where the teacher is looking once Train is pressed
-    st.subheader("3. Training")
-    live.live_panel()
+if running:  # at the top, scrolled into view: the Train button is far below, where the page was scrolled
+    with st.container(key="train-live"):
+        st.subheader("3. Training")
+        live.scroll_here()
+        live.live_panel()
 
 st.subheader("1. Data")
 mode = st.segmented_control(

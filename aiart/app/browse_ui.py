@@ -31,8 +31,13 @@ def folder_records(clf: Classifier, root: Path) -> list[browse.Record] | None:
     key = (str(root), clf.version)
     if key not in memo:
         records = browse.cached_predictions(clf, root)
-        if records is None and not offer(root, clf.input_size):
-            return None
+        if records is None:
+            slot = st.empty()
+            with slot.container():
+                pressed = offer(root, clf.input_size)
+            if not pressed:
+                return None
+            slot.empty()  # the folder's summary and the button go once computing starts
         memo[key] = records if records is not None else compute(clf, root)
     return memo[key]
 
@@ -84,19 +89,25 @@ def zip_folder() -> Path | None:
         key="browse-zip",
         help="The images stay on the server for this browser session only.",
     )
-    kept = st.session_state.get("browse-zip-set")
+    kept = st.session_state.get(ui.ZIP_KEY)
     if f is not None and (kept is None or kept[0] != f.file_id):
         with st.spinner("Unpacking and checking the images..."):
             problems: list[str] = []
             upload = extract(split_by_class(f.name, f.getvalue(), problems))
             upload.problems[:0] = problems
-        st.session_state["browse-zip-set"] = kept = (f.file_id, upload)
+        st.session_state[ui.ZIP_KEY] = kept = (f.file_id, upload)
     if kept is None:
         return None
+    if f is None:  # back from another page: the uploader is empty, the unpacked pictures are kept
+        st.button("Use a server folder instead", icon=":material/close:", key="browse-zip-forget", on_click=forget_zip)
     if kept[1].problems:
         with st.expander(f"{len(kept[1].problems)} files in the zip left out", icon=":material/warning:"):
             st.dataframe(pd.DataFrame({"file and reason": kept[1].problems}), hide_index=True)
     return kept[1].root
+
+
+def forget_zip() -> None:
+    st.session_state.pop(ui.ZIP_KEY, None)
 
 
 def forget_folder() -> None:

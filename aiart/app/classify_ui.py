@@ -12,7 +12,7 @@ import io
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from aiart.app import honesty, ui
 from aiart.browse import paginate
@@ -23,13 +23,21 @@ GRID_PER_PAGE = 24
 THUMB = 96
 
 
-def thumbnail_url(image: np.ndarray | None) -> str | None:
-    """A small PNG as a data URL, for the table's picture column."""
-    if image is None:
-        return None
+def thumbnail_url(image: np.ndarray | None) -> str:
+    """A small PNG as a data URL, for the table's picture column; a file that could not be read gets a
+    crossed-out grey square, never the word "None"."""
+    picture = Image.fromarray(ui.fit(image, (THUMB, THUMB))) if image is not None else broken_thumbnail()
     buf = io.BytesIO()
-    Image.fromarray(ui.fit(image, (THUMB, THUMB))).save(buf, "PNG")
+    picture.save(buf, "PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def broken_thumbnail() -> Image.Image:
+    img = Image.new("RGB", (THUMB, THUMB), (236, 233, 242))
+    draw = ImageDraw.Draw(img)
+    draw.line([(12, 12), (THUMB - 12, THUMB - 12)], fill=(176, 40, 60), width=5)
+    draw.line([(12, THUMB - 12), (THUMB - 12, 12)], fill=(176, 40, 60), width=5)
+    return img
 
 
 def results_rows(clf: Classifier, items: list[ui.Item], p_ai: dict[str, float]) -> list[dict]:

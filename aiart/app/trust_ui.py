@@ -9,6 +9,7 @@ reruns the panel alone, not the page. The computing lives in `faithfulness`, `sa
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,8 @@ from PIL import Image
 
 from aiart.app import honesty
 from aiart.cam.overlay import colorize
+from aiart.config import CLASS_NAMES
+from aiart.data.features import TimeLeft
 from aiart.data.images import ImageSource, open_image
 from aiart.model.classifier import Classifier
 from aiart.trust import faithfulness, robustness, sanity
@@ -41,16 +44,52 @@ def requested(label: str, key: str, help: str) -> bool:
     return bool(st.session_state.get(key))
 
 
-# The classifier and the pixels are not hashed (leading underscore); its version and their digest are.
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_faithfulness(_clf: Classifier, version: str, key: str, _image: np.ndarray, layer, method: str):
-    image = Image.fromarray(_image)
-    return faithfulness.evaluate(_clf, image, layer, (method,), steps=PANEL_STEPS, random_orders=PANEL_RANDOM_ORDERS)
+def progress_bar(what: str) -> Callable[[int, int, float], None]:
+    """A progress bar with the time left, for a check that runs tens of forward passes."""
+    slot, left = st.empty(), TimeLeft()
+
+    def show(done: int, total: int, elapsed: float) -> None:
+        eta = left(done, total, elapsed)
+        slot.progress(
+            done / max(total, 1), text=f"{what}: {done}/{total}" + (f" · about {eta:.0f} s left" if eta else "")
+        )
+        if done >= total:
+            slot.empty()
+
+    return show
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def cached_sanity(_clf: Classifier, version: str, key: str, _image: np.ndarray, layer, methods: tuple[str, ...]):
-    return sanity.sanity_check(_clf, Image.fromarray(_image), layer, methods)
+MEMO_KEY, MEMO_SIZE = "trust-results", 24
+
+
+def kept_result(key: tuple, compute: Callable[[], object]) -> object:
+    """A check's result, kept in this session (so it outlives a page switch) for the last MEMO_SIZE checks.
+    Not `st.cache_data`: the computation draws a progress bar, which a cache would replay."""
+    memo: dict = st.session_state.setdefault(MEMO_KEY, {})
+    if key not in memo:
+        memo[key] = compute()
+        while len(memo) > MEMO_SIZE:
+            memo.pop(next(iter(memo)))
+    return memo[key]
+
+
+def faithfulness_of(clf: Classifier, key: str, arr: np.ndarray, layer, method: str, target: str):
+    def compute():
+        progress = progress_bar(f"Testing {map_name(target)}")
+        image = Image.fromarray(arr)
+        return faithfulness.evaluate(
+            clf, image, layer, (method,), target, PANEL_STEPS, random_orders=PANEL_RANDOM_ORDERS, progress=progress
+        )
+
+    return kept_result(("faithfulness", clf.version, key, layer, method, target), compute)
+
+
+def sanity_of(clf: Classifier, key: str, arr: np.ndarray, layer, methods: tuple[str, ...], target: str):
+    def compute():
+        progress = progress_bar(f"Randomizing the model for {map_name(target)}")
+        return sanity.sanity_check(clf, Image.fromarray(arr), layer, methods, target, progress=progress)
+
+    return kept_result(("sanity", clf.version, key, layer, methods, target), compute)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -58,34 +97,46 @@ def cached_robustness(_clf: Classifier, version: str, key: str, _image: np.ndarr
     return robustness.probe(_clf, Image.fromarray(_image))
 
 
+def map_name(target: str) -> str:
+    return {CLASS_NAMES[0]: "the 'what looks AI' map", CLASS_NAMES[1]: "the 'what looks human' map"}[target]
+
+
 @st.fragment
-def faithfulness_panel(clf: Classifier, image: ImageSource | np.ndarray, layer: str | None, method: str) -> None:
-    """Deletion/insertion curves of this map against random region orders, on request."""
+def faithfulness_panel(
+    clf: Classifier, image: ImageSource | np.ndarray, layer: str | None, method: str, targets: list[str]
+) -> None:
+    """Deletion/insertion curves of each map shown (both, with "Both") against random region orders, on request."""
     arr = pixels(image)
     key = digest(arr)
-    on = st.toggle(
+    if not requested(
         "Test this heatmap (deletion and insertion)",
-        key=f"faithfulness-{key}-{layer}-{method}",
-        help="Remove the most highlighted regions first: if the map is right, the model's confidence drops fast. "
+        f"faithfulness-{key}-{layer}-{method}-{'-'.join(targets)}",
+        "Remove the most highlighted regions first: if the map is right, the model's confidence drops fast. "
         "Restore them first into a blurred copy: it should come back fast. Random orders are the baseline.",
-    )
-    if not on:
+    ):
         return
-    with st.spinner("Removing and restoring regions, most highlighted first..."):
-        res = cached_faithfulness(clf, clf.version, key, arr, layer, method)
+    for target in targets:
+        st.markdown(f"**Testing {map_name(target)}**")
+        res = faithfulness_of(clf, key, arr, layer, method, target)
+        faithfulness_result(res, method)
+
+
+def faithfulness_result(res: faithfulness.Faithfulness, method: str) -> None:
     curves, rand = res.methods[method], res.random
     st.pyplot(faithfulness.curves_figure(res, width=7.0))
     left, right = st.columns(2)
     left.metric(
-        "Deletion AUC (lower is better)",
+        "Removing (lower is better)",
         f"{curves.deletion_auc:.2f}",
         f"{curves.deletion_auc - rand.deletion_auc:+.2f} vs random",
         delta_color="inverse",
+        help="Deletion AUC: the area under the confidence curve as the highlighted regions are removed.",
     )
     right.metric(
-        "Insertion AUC (higher is better)",
+        "Restoring (higher is better)",
         f"{curves.insertion_auc:.2f}",
         f"{curves.insertion_auc - rand.insertion_auc:+.2f} vs random",
+        help="Insertion AUC: the area under the confidence curve as they are restored into a blurred copy.",
     )
     st.caption(
         f"{faithfulness_words(curves, rand)} {faithfulness.PRETTY_TARGET[res.target]} of the untouched image: "
@@ -109,29 +160,32 @@ def faithfulness_words(curves: faithfulness.Curves, rand: faithfulness.Curves) -
 
 
 @st.fragment
-def sanity_panel(clf: Classifier, image: ImageSource | np.ndarray, layer: str | None, method: str) -> None:
-    """Adebayo et al.'s randomization test: the maps must change when the model is destroyed."""
+def sanity_panel(
+    clf: Classifier, image: ImageSource | np.ndarray, layer: str | None, method: str, targets: list[str]
+) -> None:
+    """Adebayo et al.'s randomization test of each map shown: the maps must change when the model is destroyed."""
     arr = pixels(image)
     key = digest(arr)
     if not requested(
         "Sanity check: randomize the model",
-        f"sanity-{key}-{layer}-{method}",
+        f"sanity-{key}-{layer}-{method}-{'-'.join(targets)}",
         "Replace the trained head, then the VGG16 blocks from the top down, by random weights. An explanation "
         "of the model must change; one that stays the same only shows the image (edges, bright spots).",
     ):
         return
     methods = tuple(dict.fromkeys((method, *faithfulness.FAST_METHODS)))  # Score-CAM only when it is chosen
-    with st.spinner("Randomizing a copy of the model, stage by stage..."):
-        res = cached_sanity(clf, clf.version, key, arr, layer, methods)
-    names = ["original", "head random"] + [f"+ {s} random" for s in res.stages[2:]]
-    st.image([colorize(m) for m in res.maps[method]], caption=names, width=150)
-    table = pd.DataFrame(res.correlations, index=res.stages[1:]).T
-    table["verdict"] = ["ignores the model" if res.flagged[m] else "ok: it changes" for m in table.index]
-    table.columns = ["head random", *(f"+ {s}" for s in res.stages[2:]), "verdict"]
-    st.table(table.style.format(precision=2))
+    for target in targets:
+        st.markdown(f"**Checking {map_name(target)}**")
+        res = sanity_of(clf, key, arr, layer, methods, target)
+        names = ["original", "head random"] + [f"and {s} random" for s in res.stages[2:]]
+        st.image([colorize(m) for m in res.maps[method]], caption=names, width=150)
+        table = pd.DataFrame(res.correlations, index=res.stages[1:]).T
+        table["verdict"] = ["ignores the model" if res.flagged[m] else "ok: it changes" for m in table.index]
+        table.columns = ["head random", *(f"and {s}" for s in res.stages[2:]), "verdict"]
+        st.table(table.style.format(precision=2))
     st.caption(
-        f"Spearman rank correlation between each map and the original ({res.layer}): 1 = unchanged, 0 = unrelated. "
-        f"A method is flagged when it stays above {res.threshold} at any stage."
+        f"How alike each map is to the original ({res.layer}; Spearman rank correlation): 1 = unchanged, "
+        f"0 = unrelated. A method is flagged when it stays above {res.threshold} at any stage."
     )
 
 

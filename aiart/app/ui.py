@@ -37,6 +37,7 @@ def page_header(title: str, students: bool = False) -> None:
     if not students and not access.is_teacher():
         st.info("This page is for the teacher. Open the link or QR code on the projector to vote.")
         st.stop()
+    st.html(APP_CSS)
     st.title(title)
 
 
@@ -125,7 +126,14 @@ def layer_label(name: str) -> str:
 
 
 # -- images -------------------------------------------------------------------------------------
+APP_CSS = """
+<style>
+[data-testid="stDialog"] [data-testid="stImage"] img { max-height: 60vh; width: auto !important; max-width: 100%;
+  object-fit: contain; margin: 0 auto; display: block; }
+</style>
+"""  # a tall picture's heatmap in a Details window fits without scrolling
 DATASET_KEY = "dataset-folder"  # the session's dataset folder: one value for Browse, Train and Classroom
+ZIP_KEY = "browse-zip-set"  # (file id, UploadSet) of a labelled zip uploaded on Browse: the dataset while kept
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_SIDE = 1024  # uploads are shrunk to this before caching: bounded memory per image
 DISPLAY_BOX = (520, 390)
@@ -354,23 +362,25 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                 "Explain",
                 [*CLASS_NAMES, "both"],
                 format_func=lambda t: LOOKS.get(t, "Both"),
-                default=label,
                 required=True,
-                key=f"target-{k}",
+                **remembered(f"target-{k}", label),  # the choices outlive a page switch, as do the trust checks
                 help="Which class to explain: the regions that pushed the model towards it.",
             )
             controls = st.container(horizontal=True, gap="medium")  # wraps on narrow screens
             layer = controls.selectbox(
                 "Conv layer",
                 clf.conv_layers,
-                index=clf.conv_layers.index(default_layer(clf)),
                 format_func=layer_label,
-                key=f"layer-{k}",
+                **remembered(f"layer-{k}", default_layer(clf)),
                 help="Early layers react to fine detail such as brush texture; deep layers to large shapes.",
                 width=270,
             )
             method = controls.selectbox(
-                "Method", list(METHODS), format_func=lambda m: METHOD_LABELS.get(m, m), key=f"method-{k}", width=180
+                "Method",
+                list(METHODS),
+                format_func=lambda m: METHOD_LABELS.get(m, m),
+                width=180,
+                **remembered(f"method-{k}", next(iter(METHODS))),
             )
             alpha = controls.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"opacity-{k}", width=180)
             if method in SANITY_FLAGGED:
@@ -394,8 +404,8 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
                 from aiart.app.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
 
-                faithfulness_panel(clf, item.image, layer, method)
-                sanity_panel(clf, item.image, layer, method)
+                faithfulness_panel(clf, item.image, layer, method, targets)
+                sanity_panel(clf, item.image, layer, method, targets)
                 robustness_panel(clf, item.image)
 
 
@@ -431,10 +441,13 @@ def folder_input(key: str) -> Path | None:
 
 
 def dataset_folder() -> Path | None:
-    """The session's current dataset folder (the box's value on Browse or Train), for pages without the box."""
+    """The session's current dataset for pages without the box: a zip uploaded on Browse, else the folder
+    typed on Browse or Train (else the data folder)."""
     from aiart.config import data_root, default_data_dir
     from aiart.data.dataset import DatasetError, folder_inside
 
+    if zipped := st.session_state.get(ZIP_KEY):
+        return zipped[1].root
     kept = st.session_state.get(DATASET_KEY)
     text = kept if kept is not None else str(default_data_dir() or "")
     try:

@@ -100,9 +100,17 @@ def insertion_start(x: np.ndarray) -> np.ndarray:
 
 
 def perturbation_curves(
-    logits_fn: LogitsFn, x: np.ndarray, orders: Sequence[np.ndarray], sign: float, grid: int, steps: int
+    logits_fn: LogitsFn,
+    x: np.ndarray,
+    orders: Sequence[np.ndarray],
+    sign: float,
+    grid: int,
+    steps: int,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> list[Curves]:
-    """Deletion and insertion curves of preprocessed image `x` (H, W, 3) for each cell order."""
+    """Deletion and insertion curves of preprocessed image `x` (H, W, 3) for each cell order; `progress`
+    (done, total, seconds) after each batch of masked copies, so a page can show the time left."""
+    began = time.monotonic()
     cells = np.concatenate([chosen_cells(o, steps) for o in orders])
     kinds = np.repeat([[0], [1]], len(cells), axis=0)  # 0 = deletion, 1 = insertion
     rows, inverse = np.unique(np.hstack([kinds, np.tile(cells, (2, 1))]), axis=0, return_inverse=True)
@@ -115,6 +123,8 @@ def perturbation_curves(
             mask = row[1:].astype(bool)[pixel_cell][..., None]
             batch.append(np.where(mask, 0.0, x) if row[0] == 0 else np.where(mask, x, blurred))
         logits.append(logits_fn(np.stack(batch).astype(np.float32)))
+        if progress:
+            progress(min(start + BATCH, len(rows)), len(rows), time.monotonic() - began)
     p = sigmoid(sign * np.concatenate(logits))[inverse.ravel()].reshape(2, len(orders), steps + 1)
     return [Curves(p[0, i], p[1, i]) for i in range(len(orders))]
 
@@ -143,6 +153,7 @@ def evaluate(
     grid: int = GRID,
     random_orders: int = RANDOM_ORDERS,
     seed: int = 0,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> Faithfulness:
     """Deletion/insertion curves of each method's map at `layer`; `target` defaults to the model's own verdict."""
     unknown = [m for m in methods if m not in METHODS]
@@ -159,7 +170,7 @@ def evaluate(
     rng = np.random.default_rng(seed)
     orders = [cell_order(METHODS[m](clf.model, layer)(x, sign, size=size)[0][0], grid, rng) for m in methods]
     orders += [rng.permutation(grid * grid) for _ in range(random_orders)]
-    curves = perturbation_curves(clf.logits_of_batch, x[0], orders, sign, grid, steps)
+    curves = perturbation_curves(clf.logits_of_batch, x[0], orders, sign, grid, steps, progress)
     rand = curves[len(methods) :]
     mean = Curves(np.mean([c.deletion for c in rand], 0), np.mean([c.insertion for c in rand], 0))
     return Faithfulness(target, layer, float(curves[0].deletion[0]), dict(zip(methods, curves)), mean)

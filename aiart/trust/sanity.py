@@ -14,7 +14,8 @@ weights, a fresh conv graph) and randomizes that copy's layers in place, stage b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -104,8 +105,11 @@ def sanity_check(
     target: str | None = None,
     blocks: int | None = None,
     seed: int = 0,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> SanityResult:
-    """Maps of each method as the head, then `blocks` conv blocks (default all), are randomized."""
+    """Maps of each method as the head, then `blocks` conv blocks (default all), are randomized;
+    `progress` (done, total, seconds) after each stage, so a page can show the time left."""
+    began = time.monotonic()
     layer = layer or default_layer(clf)
     x = clf.to_batch([open_image(image)])
     if target is None:
@@ -120,5 +124,7 @@ def sanity_check(
             randomize(copy.model.get_layer(name), seed + 100 * i + j)
         for m in methods:
             maps[m].append(METHODS[m](copy.model, layer)(x, sign, size=size)[0][0])
+        if progress:
+            progress(i + 1, len(plan), time.monotonic() - began)
     correlations = {m: [spearman(ms[0], r) for r in ms[1:]] for m, ms in maps.items()}
     return SanityResult(layer, target, THRESHOLD, ["original"] + [s for s, _ in plan], maps, correlations)

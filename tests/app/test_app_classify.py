@@ -152,3 +152,22 @@ def test_a_batch_reads_as_a_grid_with_details(app):
     assert len(details) == 6
     details[0].click().run()
     assert not app.exception and [m.label for m in app.metric] == ["AI score"]
+
+
+def test_a_cards_layer_method_and_checks_survive_a_page_switch(app):
+    """Issue 21: after visiting Browse, the chosen layer and method and the trust checks' answers were gone."""
+    app.file_uploader(key="uploader").set_value([("art.png", png_bytes(synthetic_art(3, True)), "image/png")]).run()
+    (layer,) = [s for s in app.selectbox if s.key.startswith("layer-")]
+    (method,) = [s for s in app.selectbox if s.key.startswith("method-")]
+    chosen = "block2_conv1" if layer.value != "block2_conv1" else "block1_conv2"
+    layer.set_value(chosen)
+    method.set_value("gradcam++").run()
+    sanity = next(b for b in app.button if b.key.startswith("sanity-"))
+    sanity.click().run()
+    assert not app.exception and len(app.table) == 1
+    app.switch_page("pages/browse.py").run()
+    app.switch_page("pages/classify.py").run()
+    assert not app.exception
+    assert next(s for s in app.selectbox if s.key.startswith("layer-")).value == chosen
+    assert next(s for s in app.selectbox if s.key.startswith("method-")).value == "gradcam++"
+    assert len(app.table) == 1  # the sanity check's answer is back without running again

@@ -134,3 +134,27 @@ def test_routed_from_the_app(monkeypatch, small_classifier, labelled_folder):
     at.run()
     at.switch_page("pages/classroom.py").run()
     assert not at.exception and at.title[0].value.endswith("Classroom")
+
+
+def test_classify_uploads_and_the_browse_folder_follow_the_teacher(monkeypatch, small_classifier, labelled_folder):
+    """Issue 21: Classroom offers the pictures uploaded on Classify, and its dataset is the folder picked on
+    Browse (here a sub-folder of the data folder)."""
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
+    monkeypatch.setenv("AIART_DATA", str(labelled_folder.parent))
+    at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=120).run()
+    files = [("mine.png", png_bytes(synthetic_art(5, True)), "image/png")]
+    at.file_uploader(key="uploader").set_value(files).run()
+    at.switch_page("pages/browse.py").run()
+    at.text_input(key="data-dir").set_value(str(labelled_folder)).run()
+    at.switch_page("pages/classroom.py").run()
+    assert not at.exception
+    assert at.radio(key="classroom_source").options == [
+        "The dataset (as on Browse and Train)",
+        "Pictures uploaded on Classify",
+        "My uploads",
+        "Pictures drawn by code",
+    ]
+    assert str(at.session_state["classroom_round"].item.name).endswith(".png")  # drawn from that folder
+    at.radio(key="classroom_source").set_value("classify").run()
+    assert not at.exception and at.session_state["classroom_round"].item.name == "mine.png"
+    assert at.session_state["classroom_round"].number == 1  # a new source does not move the numbering

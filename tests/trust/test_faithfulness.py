@@ -200,16 +200,30 @@ def faithfulness_page():
     from aiart.app import trust_ui, ui
     from tests.conftest import synthetic_art
 
-    trust_ui.faithfulness_panel(ui.default_classifier(), synthetic_art(1, True, (40, 40)), None, "gradcam")
+    targets = ["AI_GENERATED", "NON_AI_GENERATED"]  # "Both" on the card: both maps are tested
+    trust_ui.faithfulness_panel(ui.default_classifier(), synthetic_art(1, True, (40, 40)), None, "gradcam", targets)
 
 
-def test_faithfulness_panel_on_request(monkeypatch, small_classifier):
+def test_faithfulness_panel_on_request_tests_both_maps_and_stays(monkeypatch, small_classifier):
     from tests.conftest import open_panel
 
     at = open_panel(faithfulness_page, monkeypatch, small_classifier)
-    assert not at.exception and len(at.toggle) == 1 and not at.metric  # nothing computed until asked
-    at.toggle[0].set_value(True).run()
+    assert not at.exception and len(at.button) == 1 and not at.metric  # nothing computed until asked
+    at.button[0].click().run()
     assert not at.exception
-    assert [m.label for m in at.metric] == ["Deletion AUC (lower is better)", "Insertion AUC (higher is better)"]
+    labels = ["Removing (lower is better)", "Restoring (higher is better)"]
+    assert [m.label for m in at.metric] == labels * 2  # issue 21: with "Both", both maps, each named
+    assert [m.value for m in at.markdown if m.value.startswith("**Testing")] == [
+        "**Testing the 'what looks AI' map**",
+        "**Testing the 'what looks human' map**",
+    ]
     assert all(m.delta.endswith("vs random") for m in at.metric)
     assert "random regions" in at.caption[0].value
+    at.run()  # the answer stays (its request is plain session state, which a page switch keeps)
+    assert len(at.metric) == 4
+
+
+def test_progress_reports_every_batch(small_classifier, pattern_image):
+    seen = []
+    faithfulness.evaluate(small_classifier, pattern_image, steps=4, random_orders=1, progress=lambda *a: seen.append(a))
+    assert seen and seen[-1][0] == seen[-1][1] and [d for d, *_ in seen] == sorted(d for d, *_ in seen)

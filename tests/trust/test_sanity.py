@@ -90,7 +90,7 @@ def sanity_page():
     from aiart.app import trust_ui, ui
     from tests.conftest import synthetic_art
 
-    trust_ui.sanity_panel(ui.default_classifier(), synthetic_art(2, False, (40, 40)), None, "gradcam")
+    trust_ui.sanity_panel(ui.default_classifier(), synthetic_art(2, False, (40, 40)), None, "gradcam", ["AI_GENERATED"])
 
 
 def test_sanity_panel_on_request(monkeypatch, small_classifier):
@@ -101,7 +101,8 @@ def test_sanity_panel_on_request(monkeypatch, small_classifier):
     at.button[0].click().run()
     assert not at.exception
     (table,) = [d.value for d in at.table]  # a table, not a scrolling grid: nothing cut off at 1280 px
-    assert list(table.columns) == ["head random", "+ block3", "+ block2", "+ block1", "verdict"]
+    # not "+ block3": a leading "+" renders as a list bullet ("• block3")
+    assert list(table.columns) == ["head random", "and block3", "and block2", "and block1", "verdict"]
     assert table.index[0] == "gradcam" and "scorecam" not in table.index  # Score-CAM only when chosen
     assert len(at.image) == 1  # the row of maps for the chosen method
     at.run()  # the result stays on screen after another rerun

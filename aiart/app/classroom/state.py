@@ -63,11 +63,16 @@ def state() -> tuple[Round, Score]:
     return ss.setdefault("classroom_round", Round()), ss.setdefault("classroom_score", Score())
 
 
+CLASSIFY_UPLOADER = "uploader"  # the Classify page's uploader, whose files `keep` holds for the session
+
+
 def available_sources() -> list[str]:
-    """Where images can come from: the session's dataset folder (the one Browse and Train use) when there
-    is one, uploads (Classify's too), and pictures drawn by code."""
+    """Where images can come from: the session's dataset (the folder or zip Browse and Train use) when there
+    is one, the pictures uploaded on Classify when there are some, uploads here, and pictures drawn by code."""
     root = ui.dataset_folder()
-    return (["dataset"] if root is not None and root.is_dir() else []) + ["uploads", "samples"]
+    dataset = ["dataset"] if root is not None and root.is_dir() else []
+    classify = ["classify"] if keep.kept_uploads(CLASSIFY_UPLOADER)[0] else []
+    return [*dataset, *classify, "uploads", "samples"]
 
 
 def draw(source: str) -> tuple[ui.Item | None, list[str]]:
@@ -78,8 +83,8 @@ def draw(source: str) -> tuple[ui.Item | None, list[str]]:
         samples = list(ui.sample_images().values())
         position[source] = position.get(source, -1) + 1
         return samples[position[source] % len(samples)], problems
-    if source == "uploads":
-        files = keep.kept_uploads(UPLOADER)[0]
+    if source in ("uploads", "classify"):
+        files = keep.kept_uploads(UPLOADER if source == "uploads" else CLASSIFY_UPLOADER)[0]
         for _ in files:  # in upload order, skipping the unreadable ones
             position[source] = position.get(source, -1) + 1
             name, data = files[position[source] % len(files)]

@@ -20,7 +20,12 @@ from aiart.config import CLASS_NAMES, UNSURE
 from aiart.model.classifier import Classifier
 
 AI, HUMAN = CLASS_NAMES
-SOURCES = {"dataset": "Random dataset image", "uploads": "My uploads", "samples": "Pictures drawn by code"}
+SOURCES = {
+    "dataset": "The dataset (as on Browse and Train)",
+    "classify": "Pictures uploaded on Classify",
+    "uploads": "My uploads",
+    "samples": "Pictures drawn by code",
+}
 BIG = (1800, 1200)  # pictures are drawn this large and scaled down by the browser to fit
 PROJECTOR_CSS = """
 <style>

@@ -29,6 +29,11 @@ def scan_folder(folder: str) -> list[Sample]:
 
 
 def folder_samples() -> list[Sample] | None:
+    """The session's dataset: the zip uploaded on Browse while it is kept, else the folder box (shared with
+    Browse and Classroom)."""
+    if zipped := st.session_state.get(ui.ZIP_KEY):
+        st.caption(f"The {len(zipped[1].samples)} pictures of the zip uploaded on Browse (remove it there).")
+        return zipped[1].samples
     root = ui.folder_input("train-data-dir")
     if root is None:
         return None

@@ -115,6 +115,17 @@ def status(snap: Snapshot) -> None:
         st.progress(1.0, text="Comparing with the default model and drawing heatmaps...")
 
 
+def scroll_here() -> None:
+    """Once per run: bring the live panel (at the top) into view, whatever the browser's scroll position."""
+    run = st.session_state[RUN_KEY]
+    if st.session_state.get("train-scrolled") is not run:
+        st.session_state["train-scrolled"] = run
+        st.html(
+            "<script>document.querySelector('.st-key-train-live')?.scrollIntoView({block: 'start'});</script>",
+            unsafe_allow_javascript=True,
+        )
+
+
 @st.fragment(run_every=1.0)
 def live_panel() -> None:
     """Redrawn every second while training runs; only this fragment reruns, not the page."""

@@ -192,12 +192,12 @@ def keep(res: SessionResult) -> None:
         )
     else:
         held = f"the head only: features {tuple(clf.head.input_shape)} → logit {tuple(clf.head.output_shape)}"
-    st.caption(
-        f"The file holds {held}. It runs on VGG16 features of {clf.input_size}×{clf.input_size} images "
-        f"({len(clf.info.taps)} conv layers' channel statistics); load it below or with "
-        "`python -m aiart --model FILE`."
-    )
-    with st.expander("Model info (JSON)"):
+    st.caption("Load the file below, another day, or with `python -m aiart --model FILE`.")
+    with st.expander("Details for the teacher: what the file holds", icon=":material/data_object:"):
+        st.caption(
+            f"The file holds {held}. It runs on VGG16 features of {clf.input_size}×{clf.input_size} images "
+            f"({len(clf.info.taps)} conv layers' channel statistics)."
+        )
         st.json(text)
 
 

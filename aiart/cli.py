@@ -241,6 +241,10 @@ def cmd_browse(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.classroom:
+        from aiart.bench.classroom import main as bench_classroom
+
+        return bench_classroom(args.classroom, args.processes)
     from aiart.bench.inference import main as bench_main
 
     return bench_main(args)
@@ -410,7 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="only the live class vote: N simulated voters, store votes/s and vote-to-tally time (no model)",
+        help="only the live class vote: N simulated voters against $AIART_CLASSROOM_DB (unset: a temporary SQLite "
+        "file), store votes/s, votes lost and vote-to-tally time (no model)",
+    )
+    s.add_argument(
+        "--processes", type=int, default=1, metavar="P", help="with --classroom: spread the voters over P processes"
     )
     s.set_defaults(func=cmd_bench)
 

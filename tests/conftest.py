@@ -172,3 +172,18 @@ def open_app(script: str, monkeypatch, classifier, data) -> object:
     at.run()
     assert not at.exception
     return at
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the whole session (tests/pg.py); a missing package fails, never skips."""
+    from tests import pg
+
+    with pg.running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres) -> str:
+    """A URL (with its password) to a new, empty database on the session's server."""
+    return postgres.fresh_database()

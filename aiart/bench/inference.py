@@ -39,11 +39,6 @@ def row(name: str, seconds: float, ref: float, goal: str = "") -> str:
 def main(args) -> int:
     from aiart.model.storage import load_classifier
 
-    if args.classroom:
-        from aiart.bench.classroom import main as bench_classroom
-
-        return bench_classroom(args.classroom)
-
     clf = load_classifier(args.model)
     size = clf.input_size
     images = bench_images(args.batch)

@@ -25,7 +25,8 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projec
 CODE_LENGTH = 6  # 31**6 ~ 9e8 codes: with wrong tries rate-limited, guessing a live room is hopeless
 ROOM_HOURS = 4.0  # a room lives this long after its last round opened
 REASONS = ("hands", "faces", "texture", "light", "too perfect", "background", "text", "style")
-POLL_S = 1.0  # how often the live views (vote page, projector tally) read the store
+POLL_S = 1.0  # how often a phone's vote page reads the store
+TALLY_POLL_S = 0.5  # how often the projector's tally reads it: one page, so a vote shows within half a second
 WRONG_CODES = 5  # wrong codes a session may try per window...
 WRONG_WINDOW_S = 60.0  # ...of this many seconds
 

@@ -29,7 +29,6 @@ from tests.browser.browser_util import (
     cut_off,
     drop,
     exceptions,
-    launch,
     loaded,
     make_dataset,
     network_url,
@@ -74,16 +73,6 @@ def app(tmp_path_factory):
     data = make_dataset(root / "data")
     with streamlit_server(data, root / "cache", root / "streamlit.log", listen="0.0.0.0") as url:
         yield App(url, root / "streamlit.log", tmp_path_factory.mktemp("browser-shots"), network_url(url))
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from aiart.classroom.rooms import (
     normalise_code,
     summary_csv,
 )
-from aiart.classroom.store import SQLiteStore, Tally
+from aiart.classroom.store import Tally
 from aiart.config import UNSURE
 
 AI, HUMAN = "AI_GENERATED", "NON_AI_GENERATED"
@@ -46,8 +46,8 @@ def clock():
 
 
 @pytest.fixture
-def room(tmp_path, clock):
-    return Classroom(SQLiteStore(tmp_path / "classroom.sqlite3"), clock)
+def room(store, clock):
+    return Classroom(store, clock)
 
 
 def test_codes_are_short_and_unambiguous():

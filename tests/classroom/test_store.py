@@ -1,4 +1,5 @@
-"""The SQLite store behind the live class vote: one vote per device, no lost votes, expiry, crashes."""
+"""The store contract behind the live class vote, on SQLite and PostgreSQL alike (`store` runs each test on both):
+one vote per device, no lost votes, expiry, crashes."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
-from aiart.classroom.store import MIGRATIONS, SQLiteStore, StoreError
+from aiart.bench.classroom import in_threads
+from aiart.classroom.connect import open_store
+from aiart.classroom.postgres_store import PostgresStore
+from aiart.classroom.sql import MIGRATIONS
+from aiart.classroom.sqlite_store import SQLiteStore
+from aiart.classroom.store import ClassroomStore, StoreError
 from aiart.config import PROJECT_ROOT
 
 AI, HUMAN = "AI_GENERATED", "NON_AI_GENERATED"
@@ -17,18 +24,13 @@ NOW = 1_000_000.0
 LATER = NOW + 3600
 
 
-@pytest.fixture
-def store(tmp_path):
-    return SQLiteStore(tmp_path / "classroom.sqlite3")
-
-
-def open_room(store: SQLiteStore, code: str = "ROOM23") -> int:
+def open_room(store: ClassroomStore, code: str = "ROOM23") -> int:
     """A room with its first round open; returns the round's number."""
     assert store.add_room(code, "hash", NOW, LATER)
     return store.add_round(code, "a.png", b"jpeg", NOW, LATER)
 
 
-def test_schema_created_once_and_versioned(tmp_path):
+def test_sqlite_schema_created_once_and_versioned(tmp_path):
     path = tmp_path / "db.sqlite3"
     first = SQLiteStore(path)
     open_room(first)
@@ -41,10 +43,17 @@ def test_schema_created_once_and_versioned(tmp_path):
         SQLiteStore(path)
 
 
-def test_the_path_comes_from_the_environment(tmp_path, monkeypatch):
+def test_the_environment_picks_the_backend(tmp_path, monkeypatch, postgres_url):
     monkeypatch.setenv("AIART_CLASSROOM_DB", str(tmp_path / "moved" / "votes.db"))
-    assert SQLiteStore().path == tmp_path / "moved" / "votes.db"
+    local = open_store()
+    assert isinstance(local, SQLiteStore) and local.path == tmp_path / "moved" / "votes.db"
     assert (tmp_path / "moved" / "votes.db").is_file()
+    monkeypatch.setenv("AIART_CLASSROOM_DB", postgres_url)
+    hosted = open_store()
+    assert isinstance(hosted, PostgresStore) and hosted.describe().startswith("PostgreSQL ")
+    hosted.close()
+    monkeypatch.delenv("AIART_CLASSROOM_DB")
+    assert open_store().path.name == "classroom.sqlite3"  # the default: a file in the cache folder
 
 
 def test_one_vote_per_device_changeable_until_closed(store):
@@ -100,8 +109,7 @@ def test_rooms_expire_and_are_purged_with_their_votes(store):
     assert store.purge(LATER) == 1
     assert store.current_round("ROOM23") is None and store.tally("ROOM23", n).total == 0
     assert store.room("FRESH2", LATER) is not None
-    with sqlite3.connect(store.path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0] == 0
+    assert store._read("SELECT COUNT(*) FROM votes", ()) == [(0,)]
 
 
 def test_a_taken_code_is_refused(store):
@@ -113,28 +121,22 @@ def test_a_taken_code_is_refused(store):
 def test_concurrent_threads_lose_no_vote(store):
     n = open_room(store)
     threads, per_thread = 8, 40
-    barrier = threading.Barrier(threads)
     failures: list[str] = []
 
     def work(t: int) -> None:
-        barrier.wait()
         for i in range(per_thread):
             if not store.vote("ROOM23", n, f"t{t}-{i}", AI if i % 2 else HUMAN, None, NOW):
                 failures.append(f"t{t}-{i}")
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    in_threads(range(threads), work)
     tally = store.tally("ROOM23", n)
     assert not failures and (tally.ai, tally.human) == (threads * per_thread // 2, threads * per_thread // 2)
 
 
 VOTER = """
 import sys
-from aiart.classroom.store import SQLiteStore
-store = SQLiteStore(sys.argv[1])
+from aiart.classroom.connect import open_store
+store = open_store(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()  # both processes start voting at the same moment
 for i in range(int(sys.argv[3])):
@@ -148,10 +150,10 @@ def python(code: str, *args: object) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
-def test_two_processes_lose_no_vote(store):
+def test_two_processes_lose_no_vote(store, store_target):
     open_room(store)
     per_process = 300
-    procs = [python(VOTER, store.path, name, per_process) for name in ("p1", "p2")]
+    procs = [python(VOTER, store_target, name, per_process) for name in ("p1", "p2")]
     assert [p.stdout.readline().strip() for p in procs] == ["ready", "ready"]
     for p in procs:
         p.stdin.write("go\n")
@@ -162,26 +164,63 @@ def test_two_processes_lose_no_vote(store):
 
 KILLED = """
 import sys, time
-from aiart.classroom.store import SQLiteStore
-store = SQLiteStore(sys.argv[1])
+from aiart.classroom.connect import open_store
+store = open_store(sys.argv[1])
 assert store.vote("ROOM23", 1, "committed", "AI_GENERATED", None, 1_000_000.0)
-conn = store._connect()
-conn.execute("BEGIN IMMEDIATE")  # killed holding the write lock, mid-transaction
-conn.execute("INSERT INTO votes VALUES ('ROOM23', 1, 'lost', 'AI_GENERATED', NULL, 0)")
-print("holding", flush=True)
-time.sleep(600)
+with store._writing() as conn:  # killed mid-vote: the row written, the transaction (and its locks) held
+    store._run(conn, "INSERT INTO votes VALUES ('ROOM23', 1, 'lost', 'AI_GENERATED', NULL, 0)")
+    print("holding", flush=True)
+    time.sleep(600)
 """
 
 
-def test_a_killed_process_leaves_a_store_that_opens(store):
+def test_a_process_killed_mid_vote_loses_only_its_uncommitted_vote(store, store_target):
+    """A replica killed mid-vote: its committed votes stay, its open transaction goes, nothing stays locked."""
     open_room(store)
-    proc = python(KILLED, store.path)
+    proc = python(KILLED, store_target)
     try:
         assert proc.stdout.readline().strip() == "holding"
     finally:
         proc.kill()
         proc.wait(30)
-    reopened = SQLiteStore(store.path)
+    reopened = open_store(store_target)
     assert reopened.vote("ROOM23", 1, "after", "NON_AI_GENERATED", None, NOW)
     tally = reopened.tally("ROOM23", 1)
     assert (tally.ai, tally.human) == (1, 1)  # the committed vote and the new one; the killed write is gone
+    assert reopened.close_round("ROOM23", 1)  # no lock outlived the killed process
+    reopened.close()
+
+
+def test_closing_a_round_is_atomic_with_the_votes_in_flight(store):
+    """Every vote the store accepted is counted, and none lands after the close returned."""
+    n = open_room(store)
+    accepted: list[str] = []
+    closed = threading.Event()
+    at_close: list[int] = []
+
+    def work(i: int) -> None:
+        if i == 0:  # the host closes while the others are voting
+            while len(accepted) < 20:
+                time.sleep(0.001)
+            assert store.close_round("ROOM23", n)
+            at_close.append(store.tally("ROOM23", n).total)  # what the projector shows as voting closes
+            closed.set()
+            return
+        for j in range(1000):
+            if store.vote("ROOM23", n, f"d{i}-{j}", AI, None, NOW):
+                accepted.append(f"d{i}-{j}")
+            elif closed.is_set():
+                return
+
+    in_threads(range(6), work)
+    assert store.tally("ROOM23", n).total == len(accepted) == at_close[0] >= 20
+
+
+def test_two_hosts_opening_rounds_at_once_number_them_apart(store):
+    assert store.add_room("ROOM23", "hash", NOW, LATER)
+    numbers: list[int] = []
+    in_threads(range(6), lambda i: numbers.append(store.add_round("ROOM23", f"{i}.png", b"jpeg", NOW, LATER)))
+    assert sorted(numbers) == [1, 2, 3, 4, 5, 6]
+    assert store.current_round("ROOM23").number == 6
+    states = store._read("SELECT state, COUNT(*) FROM rounds GROUP BY state ORDER BY state", ())
+    assert states == [("closed", 5), ("open", 1)]

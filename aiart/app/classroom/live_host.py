@@ -1,8 +1,9 @@
 """The teacher's side of a live class vote: the room's join code and QR, rounds, the projector tally.
 
 The host's key (room code + token) lives only in this browser session. The tally is a fragment
-polling the store about once a second while voting is open, so votes from every device (and every
-server process) show up without rerunning the page; it stops polling once voting closes.
+polling the store twice a second while voting is open, so votes from every device (and every
+server process or replica) show up without rerunning the page; it stops polling once voting closes.
+A database outage shows as "The vote is paused" and passes by itself.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from PIL import Image
 
 from aiart.app import access, honesty, ui
 from aiart.app.classroom.state import Round, Score
-from aiart.app.classroom.vote import classroom
+from aiart.app.classroom.vote import PAUSED, classroom, pause_on_outage
 from aiart.cam.overlay import overlay
 from aiart.classroom import media
 from aiart.classroom.access import join_url
-from aiart.classroom.rooms import POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
-from aiart.classroom.store import RoundInfo, Tally
+from aiart.classroom.rooms import TALLY_POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
+from aiart.classroom.store import RoundInfo, StoreUnavailable, Tally
 from aiart.config import CLASS_NAMES, UNSURE, WORDS
 from aiart.model.classifier import Classifier
 
@@ -48,18 +49,24 @@ def key() -> HostKey | None:
 
 def start() -> None:
     """A new room for this session's live rounds; the previous summary, if any, is dropped."""
-    st.session_state["live_key"] = classroom().start()
+    try:
+        st.session_state["live_key"] = classroom().start()
+    except StoreUnavailable:
+        st.session_state["live_error"] = PAUSED
+        return
     st.session_state.pop("live_rounds", None)
     st.session_state.pop("live_summary", None)
 
 
 def act(action: Callable[[HostKey], object]) -> None:
-    """Run a host action; a refusal (say, an expired room) ends live mode with its message."""
+    """Run a host action; a refusal (say, an expired room) ends live mode with its message, an outage pauses it."""
     try:
         action(key())
     except ClassroomError as exc:
         st.session_state.pop("live_key", None)
         st.session_state["live_error"] = str(exc)
+    except StoreUnavailable:
+        st.session_state["live_error"] = f"{PAUSED} Then click again."
 
 
 def end() -> None:
@@ -129,7 +136,8 @@ def tally_view(tally: Tally) -> None:
         st.progress(share, text=text if tally.total else "No votes yet")
 
 
-@st.fragment(run_every=POLL_S)
+@st.fragment(run_every=TALLY_POLL_S)
+@pause_on_outage
 def live_tally(code: str, number: int) -> None:
     tally_view(classroom().tally(code, number))
 
@@ -206,6 +214,7 @@ def sidebar() -> None:
         st.button("End the live session", icon=":material/stop_circle:", on_click=end, key="live-end")
 
 
+@pause_on_outage
 def live_round(
     clf: Classifier, page_round: Round, score: Score, answer: str | None, next_image: Callable[[], None]
 ) -> None:

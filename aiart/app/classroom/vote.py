@@ -7,15 +7,19 @@ second, so the next image and the reveal arrive without a full page rerun.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import secrets
+from collections.abc import Callable
+from typing import ParamSpec
 
 import streamlit as st
 
 from aiart.app import honesty, ui
+from aiart.classroom.connect import configured, open_store
 from aiart.classroom.rooms import POLL_S, REASONS, Classroom, ClassroomError, CodeLimiter
-from aiart.classroom.store import RoundInfo, SQLiteStore, default_path
+from aiart.classroom.store import RoundInfo, StoreUnavailable
 from aiart.config import CLASS_NAMES, WORDS
 
 DEVICE_COOKIE = "aiart_device"  # also spelled out in `remember_device`'s script
@@ -30,14 +34,31 @@ PHONE_CSS = """
 """
 
 
+PAUSED = "The vote is paused: the class's database cannot be reached. It carries on by itself once it is back."
+P = ParamSpec("P")
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _classroom(path: str) -> Classroom:
-    return Classroom(SQLiteStore(path))
+def _classroom(target: str) -> Classroom:
+    return Classroom(open_store(target))
 
 
 def classroom() -> Classroom:
-    """One per process and store file (`$AIART_CLASSROOM_DB` may move it)."""
-    return _classroom(str(default_path()))
+    """One per process and store (`$AIART_CLASSROOM_DB`: a SQLite file, or a postgresql:// URL)."""
+    return _classroom(configured())
+
+
+def pause_on_outage(view: Callable[P, None]) -> Callable[P, None]:
+    """A database outage (a PostgreSQL restart, say) shows as a pause, not a traceback; polling views retry."""
+
+    @functools.wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            view(*args, **kwargs)
+        except StoreUnavailable:
+            st.warning(PAUSED, icon=":material/pause_circle:")
+
+    return guarded
 
 
 def device() -> str:
@@ -76,6 +97,8 @@ def try_join(text: str) -> None:
         ss.pop("vote_error", None)
     except ClassroomError as exc:
         ss["vote_error"] = str(exc)
+    except StoreUnavailable:
+        ss["vote_error"] = PAUSED
 
 
 def join_form() -> str | None:
@@ -111,6 +134,8 @@ def cast(code: str, number: int, choice: str) -> None:
         ss.setdefault("vote_mine", {})[(code, number)] = choice
     except ClassroomError as exc:
         ss["vote_error"] = str(exc)
+    except StoreUnavailable:
+        ss["vote_error"] = f"{PAUSED} Then tap your answer again."
 
 
 def recast(code: str, number: int) -> None:
@@ -161,6 +186,7 @@ def reveal_view(code: str, rnd: RoundInfo, mine: str | None) -> None:
 
 
 @st.fragment(run_every=POLL_S)
+@pause_on_outage
 def voter_view(code: str) -> None:
     """The current round as this voter should see it: waiting, voting, closed or revealed."""
     room = classroom()

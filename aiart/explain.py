@@ -16,7 +16,9 @@ from aiart.model.classifier import Classifier, sigmoid
 from aiart.model.passes import PASSES
 
 DEFAULT_LAYER = "block5_conv3"
-DEFAULT_METHOD = "gradcam"
+# Chosen by the faithfulness check on 40 pictures from sources the model never saw (README): HiResCAM
+# beat random on both curves and beat Grad-CAM on both (deletion 0.622 vs 0.641, insertion 0.728 vs 0.701).
+DEFAULT_METHOD = "hirescam"
 
 
 @dataclass

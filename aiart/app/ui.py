@@ -16,7 +16,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from aiart.app import access, honesty
 from aiart.app.keep import keep_widgets, remembered
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
-from aiart.explain import default_layer
+from aiart.explain import DEFAULT_METHOD, default_layer
 from aiart.model.classifier import Classifier
 
 
@@ -380,7 +380,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                 list(METHODS),
                 format_func=lambda m: METHOD_LABELS.get(m, m),
                 width=180,
-                **remembered(f"method-{k}", next(iter(METHODS))),
+                **remembered(f"method-{k}", DEFAULT_METHOD),
             )
             alpha = controls.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"opacity-{k}", width=180)
             if method in SANITY_FLAGGED:

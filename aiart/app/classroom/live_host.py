@@ -23,6 +23,7 @@ from aiart.classroom.access import join_url
 from aiart.classroom.rooms import TALLY_POLL_S, ClassroomError, HostKey, majority, summary_csv, summary_rows
 from aiart.classroom.store import RoundInfo, StoreUnavailable, Tally
 from aiart.config import CLASS_NAMES, UNSURE, WORDS
+from aiart.explain import DEFAULT_METHOD
 from aiart.model.classifier import Classifier
 
 RIGHT, WRONG = ":green[:material/check_circle: right]", ":red[:material/cancel: wrong]"
@@ -116,7 +117,7 @@ def reveal(clf: Classifier, item: ui.Item, number: int, truth: str | None, score
     """Publish the answer (if known), the model's verdict and its Grad-CAM overlay; score the class majority."""
     p_ai = float(clf.predict([Image.fromarray(item.image)])[0])
     verdict = clf.verdict(p_ai)  # "not sure" inside the model's band, as on every other screen
-    exp = ui.explanation(clf, item, ui.default_layer(clf), "gradcam", clf.label(p_ai))
+    exp = ui.explanation(clf, item, ui.default_layer(clf), DEFAULT_METHOD, clf.label(p_ai))
     heatmap = media.png(overlay(exp.image, exp.heatmap, 0.45))
 
     def publish(k: HostKey) -> None:

@@ -17,6 +17,7 @@ from aiart.app.classroom import state
 from aiart.app.classroom.state import Round, Score
 from aiart.cam.overlay import overlay
 from aiart.config import CLASS_NAMES, UNSURE
+from aiart.explain import DEFAULT_METHOD
 from aiart.model.classifier import Classifier
 
 AI, HUMAN = CLASS_NAMES
@@ -168,7 +169,7 @@ def reveal_view(clf: Classifier, rnd: Round) -> None:
             shortcut=SHORTCUTS["next"],
         )
     target = clf.label(rnd.p_ai)
-    exp = ui.explanation(clf, rnd.item, ui.default_layer(clf), "gradcam", target)
+    exp = ui.explanation(clf, rnd.item, ui.default_layer(clf), DEFAULT_METHOD, target)
     # Captions as text below, not `st.image(caption=...)`: a caption wider than a portrait image stretches it.
     with st.container(key="classroom-images"):
         left, right = st.columns(2, gap="medium")

@@ -114,7 +114,7 @@ def close_voting(number: int) -> None:
 
 
 def reveal(clf: Classifier, item: ui.Item, number: int, truth: str | None, score: Score) -> None:
-    """Publish the answer (if known), the model's verdict and its Grad-CAM overlay; score the class majority."""
+    """Publish the answer (if known), the model's verdict and its heatmap; score the class majority."""
     p_ai = float(clf.predict([Image.fromarray(item.image)])[0])
     verdict = clf.verdict(p_ai)  # "not sure" inside the model's band, as on every other screen
     exp = ui.explanation(clf, item, ui.default_layer(clf), DEFAULT_METHOD, clf.label(p_ai))

@@ -176,5 +176,5 @@ def reveal_view(clf: Classifier, rnd: Round) -> None:
         left.image(ui.fit(rnd.item.image, BIG), width="stretch")
         left.caption("The image")
         right.image(ui.fit(overlay(exp.image, exp.heatmap, 0.45), BIG), width="stretch")
-        right.caption(f"{ui.LOOKS[target]} to the model (Grad-CAM)")
+        right.caption(f"{ui.LOOKS[target]} to the model ({ui.METHOD_LABELS[DEFAULT_METHOD]})")
     ui.heat_legend(target)

@@ -17,6 +17,7 @@ from aiart.app import honesty, ui
 from aiart.app.train.live import curves
 from aiart.app.train.run import best_epoch, models, outcome, top_block_name, use_model
 from aiart.cam.overlay import overlay
+from aiart.explain import DEFAULT_METHOD
 from aiart.model.backbone import block_input
 from aiart.model.classifier import Classifier, HeadInfo
 from aiart.model.storage import ModelFileError, load_head_checked, save_head
@@ -78,7 +79,7 @@ def comparison(res: SessionResult) -> None:
         return
     st.markdown(
         f"**Where they disagree** ({len(cmp.disagree)} images; the {len(res.disagreements)} with the biggest "
-        "gap). Each heatmap shows what drove that model towards its own answer (Grad-CAM)."
+        f"gap). Each heatmap shows what drove that model towards its own answer ({ui.METHOD_LABELS[DEFAULT_METHOD]})."
     )
     for d in res.disagreements:
         with st.container(border=True):

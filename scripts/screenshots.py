@@ -110,7 +110,7 @@ def train(page, out: Path) -> None:
     settle(page)
     go.click()
     page.get_by_role("heading", name="3. Training").wait_for(timeout=60_000)
-    page.get_by_text("Kept the weights of epoch").wait_for(timeout=LONG)
+    page.get_by_text("Kept the best epoch so far").wait_for(timeout=LONG)
     settle(page)
     scroll_to(page, page.get_by_role("heading", name="3. Training"))
     settle(page)
@@ -133,7 +133,7 @@ def finetune(page, out: Path) -> None:
     page.wait_for_timeout(4000)  # a few fine-tuning epochs on the curves
     scroll_to(page, page.get_by_role("heading", name="3. Training"))
     page.screenshot(path=out / "train-finetune.png")
-    page.get_by_text("Kept the weights of epoch").wait_for(timeout=LONG)
+    page.get_by_text("Kept the best epoch so far").wait_for(timeout=LONG)
 
 
 def live(page, out: Path) -> None:

@@ -68,7 +68,7 @@ def main(args) -> int:
             for m, c in cams.items()
             if m != "scorecam"
         },
-        "explain() end to end (gradcam, decode+upsample)": (lambda: explain(clf, images[0]), ""),
+        f"explain() end to end ({DEFAULT_METHOD}, decode+upsample)": (lambda: explain(clf, images[0]), ""),
         **{f"predict + {DEFAULT_METHOD} @ {layer}": (lambda c=c: c(one, 1.0), "") for layer, c in layers.items()},
     }
     print(

@@ -50,12 +50,12 @@ def bench_precisions(model_path, images: list, repeats: int, batch_size: int) ->
             (p, "bare224"): lambda f=f224, x=small: f(x).numpy(),
             (p, "bare448"): lambda f=f448, x=big: f(x).numpy(),
             (p, "predict"): lambda c=clf, x=one: c.logits_of_batch(x),
-            (p, "gradcam"): lambda c=cam, x=one: c(x, 1.0),
+            (p, "heatmap"): lambda c=cam, x=one: c(x, 1.0),
             (p, "browse"): lambda c=clf, x=batch: c.features_of_batch(x),
         }
         per_image |= {(p, "browse"): len(batch)}
     measured = timeit({f"{p}:{k}": fn for (p, k), fn in fns.items()}, repeats)
-    kinds = ("bare224", "bare448", "predict", "gradcam", "browse")
+    kinds = ("bare224", "bare448", "predict", "heatmap", "browse")
     table = {p: {k: measured[f"{p}:{k}"] / per_image.get((p, k), 1) for k in kinds} for p in available_precisions()}
     print_table(table)
     return table
@@ -68,11 +68,11 @@ def print_table(table: dict[str, dict[str, float]]) -> None:
     ref = table["float32"]
     gmacs = {"bare224": vgg16_macs(224, 224) / 1e9, "bare448": vgg16_macs(448, 448) / 1e9}
     print("\nper precision (ms per image; the ratio is to float32 in this same run):")
-    heads = ("bare 224", "bare 448", "predict", "predict+gradcam", "Browse")
+    heads = ("bare 224", "bare 448", "predict", f"predict+{DEFAULT_METHOD}", "Browse")
     print(f"{'precision':10s} " + " ".join(f"{h:>{w}s}" for h, w in zip(heads, WIDTHS)))
     for p, t in table.items():
         cells = [f"{t[k] * 1000:6.0f} {gmacs[k] / t[k]:5.0f} GMAC/s" for k in ("bare224", "bare448")] + [
-            f"{t[k] * 1000:6.0f} ({t[k] / ref[k]:4.2f}x)" for k in ("predict", "gradcam")
+            f"{t[k] * 1000:6.0f} ({t[k] / ref[k]:4.2f}x)" for k in ("predict", "heatmap")
         ]
         cells.append(f"{1 / t['browse']:5.1f} img/s ({ref['browse'] / t['browse']:4.2f}x)")
         print(f"{p:10s} " + " ".join(f"{c:>{w}s}" for c, w in zip(cells, WIDTHS)))

@@ -122,7 +122,7 @@ def test_bench_counts_vgg16_work_and_lists_native_formats(monkeypatch, capsys):
     assert bench.available_precisions() == ["float32"]
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16"}))
     assert bench.available_precisions() == ["float32", "bfloat16"]
-    times = {"bare224": 0.15, "bare448": 0.6, "predict": 0.6, "gradcam": 0.7, "browse": 0.5}
+    times = {"bare224": 0.15, "bare448": 0.6, "predict": 0.6, "heatmap": 0.7, "browse": 0.5}
     bench.print_table({"float32": times, "bfloat16": {k: v / 4 for k, v in times.items()}})
     out = capsys.readouterr().out
     assert "bfloat16 bare 448 forward / float32: 0.25x" in out

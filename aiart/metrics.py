@@ -7,6 +7,16 @@ import numpy as np
 from aiart.config import CLASS_NAMES
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logit -> probability, in float64 so large logits neither overflow nor round to exactly 0.5."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+
+
+def bin_index(p: np.ndarray, bins: int) -> np.ndarray:
+    """The equal-width bin of each P(AI); P = 1 falls in the last bin."""
+    return np.minimum((np.asarray(p, float) * bins).astype(int), bins - 1)
+
+
 def confusion(y: np.ndarray, pred: np.ndarray) -> list[list[int]]:
     """Rows = true class, columns = predicted, both in CLASS_NAMES order (AI first)."""
     y, pred = np.asarray(y, int), np.asarray(pred, int)
@@ -32,7 +42,7 @@ def per_class(y: np.ndarray, pred: np.ndarray) -> dict[str, dict[str, float]]:
 def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
     """Per equal-width bin of P(AI): count, mean confidence, observed fraction of AI images."""
     p, y = np.asarray(p, float), np.asarray(y, float)
-    idx = np.minimum((p * bins).astype(int), bins - 1)
+    idx = bin_index(p, bins)
     rows = []
     for b in range(bins):
         mask = idx == b
@@ -54,7 +64,7 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10, weights: np.ndarray | None
     (e.g. `1 / images of its source`, so each source counts alike); default: images alike."""
     p, y = np.asarray(p, float), np.asarray(y, float)
     w = np.ones(len(p)) if weights is None else np.asarray(weights, float)
-    idx = np.minimum((p * bins).astype(int), bins - 1)
+    idx = bin_index(p, bins)
     total = max(w.sum(), 1e-12)
     gaps = [
         w[m].sum() / total * abs(np.average(y[m], weights=w[m]) - np.average(p[m], weights=w[m]))

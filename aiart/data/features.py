@@ -25,6 +25,7 @@ from PIL import Image
 from aiart.config import cache_dir
 from aiart.data.images import ImageError, ImageSource, open_image, read_bytes
 from aiart.model.classifier import Classifier, batches
+from aiart.model.precision import cache_tag
 
 Progress = Callable[[int, int, float], None]  # done, total, seconds elapsed
 
@@ -95,8 +96,7 @@ def feature_extractor(clf: Classifier) -> Extractor:
         spec += ":longest"
     if clf.backbone_version != "imagenet":  # fine-tuned conv layers give other features
         spec += f":{clf.backbone_version}"
-    if clf.precision != "float32":  # float32 entries keep their keys; other formats never mix with them
-        spec += f":{clf.precision}"
+    spec += cache_tag(clf.precision)
     dim = int(clf.features_model.output.shape[-1])
     return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch, clf.keep_aspect)
 

@@ -21,6 +21,7 @@ from keras.applications.vgg16 import preprocess_input
 from aiart.cam.base import pixels
 from aiart.config import CLASS_NAMES, UNSURE
 from aiart.data.images import ImageError, ImageSource, open_image, resize_longest, resize_square
+from aiart.metrics import sigmoid
 from aiart.model.backbone import (
     BLOCKS,
     apply_backbone,
@@ -209,10 +210,6 @@ def batches(
     for group in by_shape.values():
         if group:
             yield [j for j, _ in group], preprocess_input(np.stack([a for _, a in group]))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
 
 
 @dataclass

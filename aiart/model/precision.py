@@ -52,6 +52,12 @@ def layer_dtype(precision: str) -> str:
     return "mixed_bfloat16" if check_precision(precision) == "bfloat16" else "float32"
 
 
+def cache_tag(precision: str) -> str:
+    """What a feature cache's spec appends for `precision`: nothing for float32, whose entries keep
+    the keys they had before precisions existed, so the formats never share an entry."""
+    return "" if check_precision(precision) == "float32" else f":{precision}"
+
+
 def describe(precision: str) -> str:
     """One sentence for the About box and the model card: which format runs here, and why."""
     if precision == "bfloat16":

@@ -22,6 +22,7 @@ from aiart.data.features import Extractor
 from aiart.model.backbone import block_input, copy_conv, split_taps
 from aiart.model.backbone import top_block as tuned_block
 from aiart.model.classifier import Classifier, apply_layers, feature_dim, head_chain, top_block_features
+from aiart.model.precision import cache_tag
 from aiart.model.storage import tuned_inputs
 from aiart.training.fit import TrainConfig, balanced_weights, best_epoch_keeper, column, compile_logit_model
 
@@ -39,8 +40,8 @@ def pool_extractor(clf: Classifier) -> Extractor:
     spec = tf.TensorSpec((None, clf.input_size, clf.input_size, 3), tf.float32)
     run = tf.function(lambda x: model(x, training=False), input_signature=[spec])
     shape = tuple(int(d) for d in model.output.shape[1:])
-    spec_name = f"{clf.input_size}:{name}" + (f":{clf.precision}" if clf.precision != "float32" else "")
-    return Extractor(spec_name, clf.input_size, shape, np.float16, lambda b: run(b).numpy())
+    spec = f"{clf.input_size}:{name}{cache_tag(clf.precision)}"
+    return Extractor(spec, clf.input_size, shape, np.float16, lambda b: run(b).numpy())
 
 
 def build_tunable(base: Classifier, head: keras.Model) -> keras.Model:

@@ -45,8 +45,8 @@ def main() -> None:
     for f in range(5):
         probe = fit_probe(x[fold != f], y[fold != f])
         rows = np.flatnonzero(fold[pick] == f)
-        p["bfloat16"][rows] = validate.sigmoid(a * probe.decision_function(x[pick[rows]].astype(np.float64)))
-        p["float32"][rows] = validate.sigmoid(a * probe.decision_function(x32[rows].astype(np.float64)))
+        p["bfloat16"][rows] = metrics.sigmoid(a * probe.decision_function(x[pick[rows]].astype(np.float64)))
+        p["float32"][rows] = metrics.sigmoid(a * probe.decision_function(x32[rows].astype(np.float64)))
     ys, clf = y[pick], shipped["float32"]
     for name, q in p.items():
         acc, auc, ece = np.mean((q >= 0.5) == ys), roc_auc_score(ys, q), metrics.ece(q, ys)

@@ -32,7 +32,7 @@ def main(data: str) -> None:
         for f in range(5):
             rest, test = fold != f, fold == f
             a, _ = validate.temperature(z[rest], y[rest], None if weights is None else weights[rest])
-            p[test] = validate.sigmoid(a * z[test])
+            p[test] = metrics.sigmoid(a * z[test])
         print(f"{name:14s} ECE by image {metrics.ece(p, y):.3f}  by source {metrics.ece(p, y, weights=w):.3f}")
 
 

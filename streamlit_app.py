@@ -13,14 +13,20 @@ import streamlit as st
 from aiart.app import access
 from aiart.model.precision import default_precision, describe
 
+try:
+    precision, bad_setting = describe(default_precision()), None
+except ValueError as exc:  # a mistyped AIART_PRECISION: one clear line, not a traceback
+    precision, bad_setting = "", str(exc)
 ABOUT = (
-    "**aiart** tells AI-generated art from human-made art with VGG16 and shows why with Grad-CAM heatmaps. "
-    + describe(default_precision())
-    + " Set AIART_PRECISION=float32 or bfloat16 to choose."
+    "**aiart** tells AI-generated art from human-made art with VGG16 and shows why with heatmaps "
+    f"(Grad-CAM and its family). {precision} Set AIART_PRECISION=float32 or bfloat16 to choose."
 )
 st.set_page_config(
     page_title="aiart: AI or human art?", page_icon=":material/palette:", layout="wide", menu_items={"About": ABOUT}
 )
+if bad_setting:
+    st.error(f"The app cannot start: {bad_setting} (AIART_PRECISION). Fix it and restart.", icon=":material/error:")
+    st.stop()
 
 access.announce()
 teacher = access.is_teacher()

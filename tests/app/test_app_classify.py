@@ -173,3 +173,13 @@ def test_a_cards_layer_method_and_checks_survive_a_page_switch(app):
     assert next(s for s in app.selectbox if s.key.startswith("layer-")).value == chosen
     assert next(s for s in app.selectbox if s.key.startswith("method-")).value == "gradcam++"
     assert len(app.table) == 1  # the sanity check's answer is back without running again
+
+
+def test_a_mistyped_precision_setting_gets_one_clear_message(monkeypatch, small_classifier, labelled_folder):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
+    monkeypatch.setenv("AIART_PRECISION", "int4")
+    at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=120).run()
+    assert not at.exception
+    assert "unknown precision 'int4'" in at.error[0].value and "AIART_PRECISION" in at.error[0].value

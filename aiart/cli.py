@@ -111,6 +111,12 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def views(args) -> tuple[str, ...]:
+    from aiart.model.classifier import check_views
+
+    return check_views(v.strip() for v in args.views.split(","))
+
+
 def cmd_validate(args) -> int:
 
     from aiart.data import dataset
@@ -119,7 +125,7 @@ def cmd_validate(args) -> int:
     from aiart.training import recipe, validate
     from aiart.training.probe import probe_fitter
 
-    clf = untrained_classifier(HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect))
+    clf = untrained_classifier(HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect, views=views(args)))
     samples = dataset.scan(args.data)
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), samples, progress_bar("features"))
     by = recipe.table_columns(kept)
@@ -165,7 +171,9 @@ def cmd_train(args) -> int:
         finetune_lr=args.finetune_lr,
     )
     if args.cross_source:
-        clf = untrained_classifier(HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect))
+        clf = untrained_classifier(
+            HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect, views=views(args))
+        )
         seeds = tuple(range(args.seeds))
         head, info, trained = recipe.train_default(
             clf, samples, args.probe_c, args.cross_source, seeds, progress_bar("features")
@@ -377,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--probe-c", type=float, default=0.01, help="with --cross-source: inverse L2 strength")
     s.add_argument("--input-size", type=int, default=224, help="with --cross-source: input side, in pixels")
     s.add_argument("--keep-aspect", action="store_true", help="with --cross-source: scale the longer side, no squash")
+    s.add_argument("--views", default="plain", help="with --cross-source: what VGG16 sees, e.g. plain,highpass")
     s.add_argument("--out", default="model.keras")
     s.set_defaults(func=cmd_train)
 
@@ -387,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--probe-c", type=float, default=0.01, help="inverse L2 strength of the logistic probe")
     s.add_argument("--input-size", type=int, default=224, help="input side (the longer one with --keep-aspect)")
     s.add_argument("--keep-aspect", action="store_true", help="scale the longer side instead of squashing")
+    s.add_argument("--views", default="plain", help="what VGG16 sees of each image, e.g. plain,highpass")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_validate)
 

@@ -13,7 +13,6 @@ from aiart.cam import METHODS
 from aiart.config import CLASS_NAMES
 from aiart.data.images import ImageSource, open_image
 from aiart.model.classifier import Classifier, sigmoid
-from aiart.model.passes import PASSES
 
 DEFAULT_LAYER = "block5_conv3"
 # Chosen by the faithfulness check on 40 pictures from sources the model never saw (README): HiResCAM
@@ -59,7 +58,7 @@ def explain(
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     img = open_image(image)
     rgb = np.asarray(img, dtype=np.uint8)
-    cam = METHODS[method](clf.model, layer, gate=PASSES.hold)  # every pass within the process's pixel budget
+    cam = METHODS[method](clf.model, layer, gate=clf.gate)  # every pass within the process's pixel budget
     maps, logits = cam(clf.to_batch([img]), target_sign(target), size=rgb.shape[:2])
     p_ai = float(sigmoid(logits[0]))
     return Explanation(rgb, maps[0].astype(np.float32), p_ai, clf.label(p_ai), target, layer, method)

@@ -87,6 +87,13 @@ def normalize(cams: np.ndarray) -> np.ndarray:
     return (cams - lo) / (hi - lo + EPS)
 
 
+def fold_views(cams: np.ndarray, images: int) -> np.ndarray:
+    """(k*B, h, w) -> (B, h, w): a model that runs k views of each image as one batch (view after
+    view, same size) gets one map per image, the sum of its views' maps, since the score sums what
+    every view contributes. A map per image passes through."""
+    return cams.reshape(-1, images, *cams.shape[1:]).sum(axis=0)
+
+
 def resize_maps(cams: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(B, h, w) -> (B, H, W) with `size=(H, W)`, bilinear, kept in [0, 1]."""
     h, w = size
@@ -129,5 +136,5 @@ class BaseCAM:
         if sign not in (1.0, -1.0, 1, -1):
             raise ValueError(f"sign must be +1 (AI_GENERATED) or -1 (NON_AI_GENERATED), got {sign}")
         acts, grads, logits = self.activations(x, float(sign))
-        cams = normalize(self.cam_image(acts, grads, x, float(sign)))
+        cams = normalize(fold_views(self.cam_image(acts, grads, x, float(sign)), len(x)))
         return resize_maps(cams, size or tuple(x.shape[1:3])), logits

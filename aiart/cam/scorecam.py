@@ -20,7 +20,7 @@ class ScoreCAM(BaseCAM):
     def cam_image(self, acts, grads, x, sign) -> np.ndarray:
         forward = compiled(self.model, self.layer, "forward")
         cams = []
-        for a, image in zip(acts, x):
+        for a, image in zip(acts[: len(x)], x):  # the first view's maps mask the image itself
             k = min(self.top_k, a.shape[-1])
             channels = np.argsort(a.mean(axis=(0, 1)))[::-1][:k]
             masks = resize_maps(normalize(np.moveaxis(a[..., channels], -1, 0)), image.shape[:2])

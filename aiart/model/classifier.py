@@ -50,11 +50,65 @@ class ChannelStats(keras.layers.Layer):
         return keras.ops.concatenate([mean, keras.ops.sqrt(keras.ops.relu(var) + 1e-6)], axis=-1)
 
 
-def feature_dim(taps: Sequence[str]) -> int:
+def high_pass(x):
+    """The image minus its nearest-upsampled 2x2 average (NPR, CVPR 2024): what neighbouring pixels
+    do not share, where upsampling generators leave their traces. Odd sides average what they have."""
+    shape = keras.ops.shape(x)
+    down = keras.ops.average_pool(x, 2, 2, padding="same")
+    up = keras.ops.repeat(keras.ops.repeat(down, 2, axis=1), 2, axis=2)
+    return x - up[:, : shape[1], : shape[2]]
+
+
+VIEW_FUNCTIONS = {"plain": lambda x: x, "highpass": high_pass}
+PLAIN = ("plain",)
+
+
+def check_views(views: Sequence[str]) -> tuple[str, ...]:
+    views = tuple(views)
+    unknown = [v for v in views if v not in VIEW_FUNCTIONS]
+    if not views or unknown or views[0] != "plain" or len(set(views)) != len(views):
+        raise ValueError(f"views must start with 'plain' and name each of {sorted(VIEW_FUNCTIONS)} once, got {views}")
+    return views
+
+
+@keras.saving.register_keras_serializable(package="aiart")
+class StackViews(keras.layers.Layer):
+    """(B, H, W, 3) -> (k*B, H, W, 3): the k views of each image as one batch, view after view, so
+    the one VGG16 runs them all and every conv layer's output (Grad-CAM's tap) holds every view."""
+
+    def __init__(self, views: Sequence[str] = PLAIN, **kwargs):
+        super().__init__(**kwargs)
+        self.views = check_views(views)
+
+    def call(self, x):
+        return keras.ops.concatenate([VIEW_FUNCTIONS[v](x) for v in self.views], axis=0)
+
+    def get_config(self):
+        return {**super().get_config(), "views": list(self.views)}
+
+
+@keras.saving.register_keras_serializable(package="aiart")
+class JoinViews(keras.layers.Layer):
+    """(k*B, F) -> (B, k*F): each image's feature vector holds its views' statistics side by side."""
+
+    def __init__(self, count: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.count = count
+
+    def call(self, x):
+        width = x.shape[-1]
+        per_view = keras.ops.reshape(x, (self.count, -1, width))
+        return keras.ops.reshape(keras.ops.transpose(per_view, (1, 0, 2)), (-1, self.count * width))
+
+    def get_config(self):
+        return {**super().get_config(), "count": self.count}
+
+
+def feature_dim(taps: Sequence[str], views: Sequence[str] = PLAIN) -> int:
     from aiart.model.backbone import BLOCKS, FILTERS
 
     width = {n: FILTERS[b] for b, names in BLOCKS.items() for n in names}
-    return sum(2 * width[t] for t in taps)
+    return len(views) * sum(2 * width[t] for t in taps)
 
 
 def build_feature_graph(
@@ -62,19 +116,22 @@ def build_feature_graph(
     taps: Sequence[str],
     layers: Mapping[str, keras.layers.Layer] | None = None,
     dtype: str = "float32",
+    views: Sequence[str] = PLAIN,
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
-    """image -> concatenated ChannelStats of `taps`; shared by the feature extractor and classifier.
-    `layers`: existing conv layers to call by name instead of new ImageNet ones; `dtype`: the conv
-    stack's dtype policy (the statistics are always float32)."""
+    """image -> concatenated ChannelStats of `taps` (of each of `views`); shared by the feature
+    extractor and classifier. `layers`: existing conv layers to call by name instead of new ImageNet
+    ones; `dtype`: the conv stack's dtype policy (the statistics are always float32)."""
     deepest = max(taps, key=CONV_LAYERS.index)
     image = keras.Input((input_size, input_size, 3), name="image")  # None x None: any shape
-    convs = apply_backbone(image, upto=deepest, layers=layers, dtype=dtype)
-    return image, concat_features([ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps])
+    x = image if tuple(views) == PLAIN else StackViews(views, name="views")(image)
+    convs = apply_backbone(x, upto=deepest, layers=layers, dtype=dtype)
+    return image, concat_features([ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps], len(views))
 
 
-def concat_features(parts: Sequence[keras.KerasTensor]) -> keras.KerasTensor:
-    """The feature vector: the taps' statistics side by side, in taps order."""
-    return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(list(parts))
+def concat_features(parts: Sequence[keras.KerasTensor], views: int = 1) -> keras.KerasTensor:
+    """The feature vector: the taps' statistics side by side, in taps order (per view, views in order)."""
+    joined = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(list(parts))
+    return joined if views == 1 else JoinViews(views, name="join_views")(joined)
 
 
 def top_block_features(
@@ -132,6 +189,7 @@ class HeadInfo:
     taps: tuple[str, ...] = DEFAULT_TAPS
     threshold: float = 0.5
     keep_aspect: bool = False  # True: the longer side is scaled to input_size, the aspect kept
+    views: tuple[str, ...] = PLAIN  # what the one VGG16 sees of each image: "plain", "highpass"
     unsure: float = 0.0  # half-width of the "not sure" band of P(AI) around 0.5 (0: always a verdict)
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -140,10 +198,11 @@ class HeadInfo:
     def load(cls, path: Path) -> HeadInfo:
         raw = json.loads(Path(path).read_text())
         raw["taps"] = tuple(raw["taps"])
+        raw["views"] = check_views(raw.get("views", PLAIN))
         return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
 
     def dumps(self) -> str:
-        d = dict(self.__dict__, taps=list(self.taps))
+        d = dict(self.__dict__, taps=list(self.taps), views=list(self.views))
         return json.dumps(d, indent=2, sort_keys=True)
 
 
@@ -174,8 +233,9 @@ def top_block_graph(
 
 def head_version(head: keras.Model, info: HeadInfo, precision: str = "float32") -> str:
     """Content hash of the head weights, settings and the passes' precision: keys every prediction
-    cache, so answers of two precisions never mix (float32's keys are those from before precisions)."""
-    settings = [info.input_size, list(info.taps), info.keep_aspect] + ([precision] if precision != "float32" else [])
+    cache, so answers of two precisions or views never mix (float32's plain keys are those from before)."""
+    settings = [info.input_size, list(info.taps), info.keep_aspect]
+    settings += ([precision] if precision != "float32" else []) + ([list(info.views)] if info.views != PLAIN else [])
     digest = hashlib.sha256(json.dumps(settings).encode())
     for w in head.get_weights():
         digest.update(np.ascontiguousarray(w).tobytes())
@@ -249,14 +309,17 @@ class Classifier:
         self.tuned = tuple(tuned)
         self.backbone_version = "imagenet" if not tuned else self.version
         base = share_backbone_with
-        if base is None or (base.input_size, base.info.taps, base.keep_aspect, base.precision) != (
+        if tuned and info.views != PLAIN:
+            raise ValueError("a fine-tuned block runs on the plain view only")
+        if base is None or (base.input_size, base.info.taps, base.keep_aspect, base.precision, base.info.views) != (
             info.input_size,
             info.taps,
             info.keep_aspect,
             self.precision,
+            info.views,
         ):
             side = None if info.keep_aspect else info.input_size
-            image, feats = build_feature_graph(side, info.taps, tuned, dtype)
+            image, feats = build_feature_graph(side, info.taps, tuned, dtype, info.views)
             fresh = [n for n in CONV_LAYERS if n not in tuned]
         elif not tuned and not base.tuned:
             image, feats, fresh = base.features_model.input, base.features_model.output, []
@@ -279,12 +342,16 @@ class Classifier:
         )
 
     # -- batches of preprocessed arrays -------------------------------------------------------
+    def gate(self, count: int):
+        """Hold the process's pixel budget for a pass over `count` input pixels: every view is a pass."""
+        return PASSES.hold(count * len(self.info.views))
+
     def logits_of_batch(self, batch: np.ndarray) -> np.ndarray:
-        with PASSES.hold(pixels(batch)):
+        with self.gate(pixels(batch)):
             return self._logits(tf.convert_to_tensor(batch, tf.float32)).numpy()[:, 0]
 
     def features_of_batch(self, batch: np.ndarray) -> np.ndarray:
-        with PASSES.hold(pixels(batch)):
+        with self.gate(pixels(batch)):
             return self._features(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
     def logits_of_features(self, feats: np.ndarray) -> np.ndarray:
@@ -345,4 +412,4 @@ class Classifier:
 def untrained_classifier(info: HeadInfo | None = None) -> Classifier:
     """A classifier with a fresh head: enough to compute (and cache) features before any training."""
     info = info or HeadInfo()
-    return Classifier(build_head(feature_dim(info.taps)), info)
+    return Classifier(build_head(feature_dim(info.taps, info.views)), info)

@@ -297,6 +297,7 @@ def train_default(
         input_size=clf.input_size,
         taps=clf.info.taps,
         keep_aspect=clf.keep_aspect,
+        views=clf.info.views,
         unsure=band["half_width"],
         training={
             "data": "shared/data (see README model card)",

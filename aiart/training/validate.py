@@ -68,15 +68,28 @@ def temperature(logits: np.ndarray, y: np.ndarray, weights: np.ndarray | None = 
     return float(model.coef_[0, 0]), 0.0
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter, rows: np.ndarray | None = None):
-    """Logits of every sample in `rows` (default all) from a model that never saw its fold."""
-    rows = np.arange(len(y)) if rows is None else rows
+def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter) -> np.ndarray:
+    """Logits of every sample from a model that never saw its fold."""
     z = np.zeros(len(y))
-    for f in np.unique(fold[rows]):
-        test = rows[fold[rows] == f]
-        train = rows[fold[rows] != f]
-        z[test] = fit(x[train], y[train])(x[test])
+    for f in np.unique(fold):
+        test = fold == f
+        z[test] = fit(x[~test], y[~test])(x[test])
     return z
+
+
+def pair_models(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter):
+    """(f, g) -> the model fit on every fold but f and g, fit once: outer fold f's inner fold g and
+    outer fold g's inner fold f train on the same images, so the inner folds need half the fits."""
+    models: dict[frozenset, Callable[[np.ndarray], np.ndarray]] = {}
+
+    def without(f: int, g: int) -> Callable[[np.ndarray], np.ndarray]:
+        key = frozenset((int(f), int(g)))
+        if key not in models:
+            train = np.flatnonzero(~np.isin(fold, list(key)))
+            models[key] = fit(x[train], y[train])
+        return models[key]
+
+    return without
 
 
 def calibrated(
@@ -93,9 +106,13 @@ def calibrated(
     (weighted by `weights`): the held-out sources never choose them."""
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     p, half = np.zeros(len(y)), np.zeros(len(y))
+    without = pair_models(x, y, fold, fit)
     for f in np.unique(fold):
         rest = np.flatnonzero(fold != f)
-        inner = out_of_fold(x, y, fold, fit, rest)[rest]
+        inner = np.zeros(len(y))
+        for g in np.unique(fold[rest]):
+            inner[fold == g] = without(f, g)(x[fold == g])
+        inner = inner[rest]
         a, b = temperature(inner, y[rest], w[rest])
         test = fold == f
         p[test] = metrics.sigmoid(a * z[test] + b)

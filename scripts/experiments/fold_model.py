@@ -1,11 +1,11 @@
 """A probe that never saw one fold's sources, and a folder of that fold's images: what the
 faithfulness check of issue 20 runs on (`python -m aiart --model OUT/fold.keras faithfulness OUT/images`).
 
-The shipped recipe (features of `weights/head.json`'s spec from the cache, the probe, the shipped
-temperature) on every source outside fold FOLD of seed 0; the folder holds symlinks to a seeded
+The shipped recipe (features of the spec of MODEL, default `weights/head.keras`, from the cache, the
+probe, MODEL's temperature and band) on every source outside fold FOLD of seed 0; the folder holds symlinks to a seeded
 sample of N images of the held-out sources (nothing is copied, nothing is committed).
 
-    python scripts/experiments/fold_model.py ../shared/data OUT --fold 0 --n 40
+    python scripts/experiments/fold_model.py ../shared/data OUT --fold 0 --n 40 [--like MODEL]
 """
 
 from __future__ import annotations
@@ -30,16 +30,20 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--like", default=None, help="the model whose spec, temperature and band to copy")
     args = ap.parse_args()
-    shipped = load_classifier()
-    clf = untrained_classifier(HeadInfo(input_size=shipped.input_size, keep_aspect=shipped.keep_aspect))
+    shipped = load_classifier(args.like)
+    spec = HeadInfo(input_size=shipped.input_size, keep_aspect=shipped.keep_aspect, views=shipped.info.views)
+    clf = untrained_classifier(spec)
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), scan(args.data))
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)
     train = fold != args.fold
     head = probe_head(fit_probe(x[train], y[train]))
     fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
     out = Path(args.out)
-    info = HeadInfo(clf.input_size, clf.info.taps, keep_aspect=clf.keep_aspect, unsure=shipped.info.unsure)
+    info = HeadInfo(
+        clf.input_size, clf.info.taps, keep_aspect=clf.keep_aspect, views=clf.info.views, unsure=shipped.info.unsure
+    )
     save_head(head, info, out / "fold.keras")
     held = np.flatnonzero(~train)
     pick = np.random.default_rng(0).choice(held, size=min(args.n, len(held)), replace=False)

@@ -51,6 +51,29 @@ def test_a_folds_own_labels_never_change_its_calibrated_p():
     assert not np.allclose(p[fold != 0], q[fold != 0])
 
 
+def test_inner_folds_fit_each_pair_of_held_out_folds_once():
+    x, y, groups = toy()
+    fold = validate.source_folds(groups, k=4, seed=0)
+    seen: list[frozenset] = []
+
+    def fit(xs, ys):
+        seen.append(frozenset(np.unique(fold[np.isin(x[:, 1], xs[:, 1])]).tolist()))
+        return probe_fitter(1.0)(xs, ys)
+
+    validate.calibrated(x, y, fold, fit, np.zeros(len(y)))
+    assert len(seen) == 6 == len(set(seen))  # 4 outer folds x 3 inner ones, each pair fit once
+    assert all(len(kept) == 2 for kept in seen)
+    for f in range(4):  # what the inner fits of outer fold f saw: never f itself
+        rest = np.flatnonzero(fold != f)
+        naive = np.zeros(len(y))
+        for g in np.unique(fold[rest]):
+            train = rest[fold[rest] != g]
+            naive[fold == g] = probe_fitter(1.0)(x[train], y[train])(x[fold == g])
+        without = validate.pair_models(x, y, fold, probe_fitter(1.0))
+        for g in np.unique(fold[rest]):
+            np.testing.assert_allclose(without(f, g)(x[fold == g]), naive[fold == g])
+
+
 def test_yardstick_reports_mean_and_spread_and_tables():
     x, y, groups = toy()
     kinds = np.where(y == 1, "AI a", "human b")

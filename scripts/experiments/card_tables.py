@@ -1,7 +1,7 @@
-"""Markdown tables for the model card from two head descriptions (before -> after):
-overall yardstick, per kind and per generator family.
+"""Markdown tables for the model card from head descriptions, oldest first: overall yardstick,
+per kind and per generator family, one column per model.
 
-    python scripts/experiments/card_tables.py OLD.json weights/head.json
+    python scripts/experiments/card_tables.py OLD.json [...] weights/head.json
 """
 
 from __future__ import annotations
@@ -18,18 +18,26 @@ def cell(row: dict | None) -> str:
     return f"{row['n']} · {m:.2f} ± {s:.2f}"
 
 
-def main(old_path: str, new_path: str) -> None:
-    old, new = (json.loads(Path(p).read_text())["metrics"]["yardstick"] for p in (old_path, new_path))
-    print("| measure | before | after |\n|---|---|---|")
-    for name, (m, s) in new["summary"].items():
-        before = old["summary"].get(name)
-        print(f"| {name} | {f'{before[0]:.3f} ± {before[1]:.3f}' if before else ''} | {m:.3f} ± {s:.3f} |")
+def header(first: str, count: int) -> str:
+    names = [f"model {i + 1}" for i in range(count)]
+    return f"| {first} | " + " | ".join(names) + " |\n|---|" + "---|" * count
+
+
+def main(paths: list[str]) -> None:
+    runs = [json.loads(Path(p).read_text())["metrics"]["yardstick"] for p in paths]
+    newest = runs[-1]
+    print(header("measure", len(runs)))
+    for name in newest["summary"]:
+        cells = [
+            f"{r['summary'][name][0]:.3f} ± {r['summary'][name][1]:.3f}" if name in r["summary"] else "" for r in runs
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     for table in ("kind", "family"):
-        print(f"\n| {table} | before: images · accuracy | after: images · accuracy |\n|---|---|---|")
-        rows = new["tables"][table]
+        print("\n" + header(f"{table} (images · accuracy)", len(runs)))
+        rows = newest["tables"][table]
         for key in sorted(rows, key=lambda k: rows[k]["accuracy"][0]):
-            print(f"| {key} | {cell(old['tables'][table].get(key))} | {cell(rows[key])} |")
+            print(f"| {key} | " + " | ".join(cell(r["tables"][table].get(key)) for r in runs) + " |")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(sys.argv[1:])

@@ -31,9 +31,11 @@ def main() -> None:
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--like", default=None, help="the model whose spec, temperature and band to copy")
+    ap.add_argument("--views", default=None, help="other views than that model's, e.g. plain,highpass")
     args = ap.parse_args()
     shipped = load_classifier(args.like)
-    spec = HeadInfo(input_size=shipped.input_size, keep_aspect=shipped.keep_aspect, views=shipped.info.views)
+    views = tuple(args.views.split(",")) if args.views else shipped.info.views
+    spec = HeadInfo(input_size=shipped.input_size, keep_aspect=shipped.keep_aspect, views=views)
     clf = untrained_classifier(spec)
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), scan(args.data))
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)

@@ -179,16 +179,16 @@ def test_layer_switch_changes_heatmap(new_page, app):
     src, before = heatmap.get_attribute("src"), heatmap.screenshot()
 
     layer = card.get_by_role("combobox", name="Conv layer")
-    assert "Block 5" in layer.input_value()
+    assert "Block 3" in layer.input_value()  # the default: the most faithful layer (README)
     layer.click()
-    page.keyboard.type("Block 3 · conv3")  # filters the list: a long list is virtualized, options off screen
-    page.get_by_role("option", name="Block 3 · conv3 (textures)").click()
+    page.keyboard.type("Block 5 · conv3")  # filters the list: a long list is virtualized, options off screen
+    page.get_by_role("option", name="Block 5 · conv3 (large shapes)").click()
     page.wait_for_function(
         "([el, old]) => el.getAttribute('src') !== old && el.complete && el.naturalWidth > 0",
         arg=[heatmap.element_handle(), src],
     )
     wait_idle(page)
-    assert "Block 3" in layer.input_value()
+    assert "Block 5" in layer.input_value()
     after = heatmap.screenshot()
     diff = np.abs(pixels(before) - pixels(after)).mean() if pixels(before).shape == pixels(after).shape else 255
     assert diff > 2, f"heatmap pixels barely changed (mean abs diff {diff:.2f})"

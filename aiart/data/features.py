@@ -87,6 +87,7 @@ class Extractor:
     dtype: type
     run: Callable[[np.ndarray], np.ndarray]
     keep_aspect: bool = False
+    views: int = 1  # passes per picture: batches shrink by it, so a pass holds the same pixels
 
 
 def feature_extractor(clf: Classifier) -> Extractor:
@@ -100,7 +101,8 @@ def feature_extractor(clf: Classifier) -> Extractor:
     if clf.info.views != PLAIN:
         spec += f":{'+'.join(clf.info.views)}"
     dim = int(clf.features_model.output.shape[-1])
-    return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch, clf.keep_aspect)
+    views = len(clf.info.views)
+    return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch, clf.keep_aspect, views)
 
 
 class FeatureStore:
@@ -225,7 +227,7 @@ class FeatureStore:
                     except ImageError as exc:
                         errors[i] = str(exc)
                 ex = self.extractor
-                for idx, batch in batches(images, ex.input_size, ex.keep_aspect, batch_size):
+                for idx, batch in batches(images, ex.input_size, ex.keep_aspect, max(1, batch_size // ex.views)):
                     for j, vec in zip(idx, ex.run(batch)):
                         i, key = chunk[j]
                         feats[i] = vec

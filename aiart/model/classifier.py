@@ -375,7 +375,8 @@ class Classifier:
     def logits_of_images(self, images: Sequence, batch_size: int = 16) -> np.ndarray:
         """One logit per image, whatever their shapes, in batches of bounded memory."""
         logits = np.zeros(len(images))
-        for idx, batch in batches(images, self.input_size, self.keep_aspect, batch_size):
+        per_pass = max(1, batch_size // len(self.info.views))  # every view is a picture in the pass
+        for idx, batch in batches(images, self.input_size, self.keep_aspect, per_pass):
             logits[idx] = self.logits_of_batch(batch)
         return logits
 

@@ -141,3 +141,23 @@ def test_trust_checks_accept_a_two_view_model(views_clf, wide):
     san = sanity.sanity_check(views_clf, wide, methods=("hirescam",), blocks=1)
     assert all(np.isfinite(v).all() for v in san.correlations.values())
     assert len(robustness.probe(views_clf, wide).rows) > 3
+
+
+def test_batches_shrink_by_the_views_so_a_pass_holds_the_same_pixels(views_clf, plain_clf, tmp_path, monkeypatch):
+    from aiart.data import features
+    from aiart.model import classifier
+
+    asked = []
+
+    def spy(real):
+        return lambda images, size, keep, batch_size: asked.append(batch_size) or real(images, size, keep, batch_size)
+
+    monkeypatch.setattr(classifier, "batches", spy(classifier.batches))
+    monkeypatch.setattr(features, "batches", spy(features.batches))
+    monkeypatch.setenv("AIART_CACHE", str(tmp_path))
+    pictures = [synthetic_art(i, bool(i % 2), (64, 64)) for i in range(2)]
+    views_clf.logits_of_images(pictures, batch_size=16)
+    plain_clf.logits_of_images(pictures, batch_size=16)
+    FeatureStore(views_clf).compute(pictures, batch_size=16)
+    FeatureStore(plain_clf).compute(pictures, batch_size=16)
+    assert asked == [8, 16, 8, 16]

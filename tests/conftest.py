@@ -60,17 +60,24 @@ def pattern_image():
 SMALL_TAPS = ("block1_conv2", "block2_conv2", "block3_conv3")
 
 
+def random_head(dim: int, seed: int, data_seed: int):
+    """A seeded head (Dense 8) on `dim` features, its standardization adapted to random features."""
+    import keras
+
+    from aiart.model.classifier import build_head
+
+    keras.utils.set_random_seed(seed)
+    head = build_head(dim, hidden=8)
+    head.get_layer("standardize").adapt(np.random.default_rng(data_seed).normal(size=(16, dim)))
+    return head
+
+
 @pytest.fixture(scope="session")
 def small_classifier():
     """A real aiart Classifier (VGG16 weights, flat graph) cut at block3 with 32x32 inputs: fast."""
-    import keras
+    from aiart.model.classifier import Classifier, HeadInfo, feature_dim
 
-    from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
-
-    keras.utils.set_random_seed(3)
-    head = build_head(feature_dim(SMALL_TAPS), hidden=8)
-    head.get_layer("standardize").adapt(np.random.default_rng(0).normal(size=(16, feature_dim(SMALL_TAPS))))
-    return Classifier(head, HeadInfo(input_size=32, taps=SMALL_TAPS))
+    return Classifier(random_head(feature_dim(SMALL_TAPS), 3, 0), HeadInfo(input_size=32, taps=SMALL_TAPS))
 
 
 def synthetic_art(seed: int, ai: bool, size: tuple[int, int] = (48, 40)) -> Image.Image:

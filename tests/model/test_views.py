@@ -9,11 +9,11 @@ from aiart.cam import METHODS
 from aiart.cam.base import compiled, normalize
 from aiart.data.features import FeatureStore
 from aiart.explain import explain
-from aiart.model.classifier import Classifier, HeadInfo, build_head, check_views, feature_dim, high_pass
+from aiart.model.classifier import Classifier, HeadInfo, check_views, feature_dim, high_pass
 from aiart.model.storage import ModelFileError, load_classifier, save_head
 from aiart.training import finetune
 from aiart.trust import faithfulness, robustness, sanity
-from tests.conftest import SMALL_TAPS, synthetic_art
+from tests.conftest import SMALL_TAPS, random_head, synthetic_art
 
 BOTH = ("plain", "highpass")
 WIDE = (40, 63)  # an odd side on purpose
@@ -21,12 +21,7 @@ WIDE = (40, 63)  # an odd side on purpose
 
 @pytest.fixture(scope="module")
 def views_clf() -> Classifier:
-    import keras
-
-    keras.utils.set_random_seed(5)
-    dim = feature_dim(SMALL_TAPS, BOTH)
-    head = build_head(dim, hidden=8)
-    head.get_layer("standardize").adapt(np.random.default_rng(1).normal(size=(16, dim)))
+    head = random_head(feature_dim(SMALL_TAPS, BOTH), 5, 1)
     return Classifier(head, HeadInfo(input_size=64, taps=SMALL_TAPS, keep_aspect=True, views=BOTH))
 
 

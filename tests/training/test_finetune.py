@@ -117,13 +117,18 @@ def test_tuned_head_with_foreign_kernel_is_refused(tmp_path):
         load_head_checked(path, info)
 
 
-def test_session_with_fine_tuning_compares_on_its_own_features(small_classifier, sourced, tmp_path):
+def fine_tuning_session(run_type: type[TrainingRun], clf, sourced, tmp_path):
+    """A Train-page session with 2 head epochs and 2 fine-tuning ones, run to its end: its snapshot."""
     data = recipe.split(scan(sourced), ["src0"])
-    store = FeatureStore(small_classifier, root=tmp_path / "cache")
+    store = FeatureStore(clf, root=tmp_path / "cache")
     config = TrainConfig(hidden=8, epochs=2, batch_size=4, finetune_epochs=2, finetune_lr=1e-3)
-    run = TrainingRun(epochs=config.epochs + config.finetune_epochs)
-    run.start(lambda r: train_session(r, small_classifier, data, config, store, reference=small_classifier))
-    snap = run.wait(180)
+    run = run_type(epochs=config.epochs + config.finetune_epochs)
+    run.start(lambda r: train_session(r, clf, data, config, store, reference=clf))
+    return run.wait(180)
+
+
+def test_session_with_fine_tuning_compares_on_its_own_features(small_classifier, sourced, tmp_path):
+    snap = fine_tuning_session(TrainingRun, small_classifier, sourced, tmp_path)
     assert snap.phase == "done", snap.error
     assert [h["epoch"] for h in snap.history] == list(range(1, len(snap.history) + 1))
     assert len(snap.history) >= 3  # head epochs, then fine-tuning epochs numbered on
@@ -143,12 +148,7 @@ class StopWhenTuningBegins(TrainingRun):
 
 def test_stop_before_fine_tuning_keeps_the_trained_head(small_classifier, sourced, tmp_path):
     """Issue 21: a Stop 12 s in (fine-tuning on) said "Stopped before training began" and dropped everything."""
-    data = recipe.split(scan(sourced), ["src0"])
-    store = FeatureStore(small_classifier, root=tmp_path / "cache")
-    config = TrainConfig(hidden=8, epochs=2, batch_size=4, finetune_epochs=2, finetune_lr=1e-3)
-    run = StopWhenTuningBegins(epochs=config.epochs + config.finetune_epochs)
-    run.start(lambda r: train_session(r, small_classifier, data, config, store, reference=small_classifier))
-    snap = run.wait(180)
+    snap = fine_tuning_session(StopWhenTuningBegins, small_classifier, sourced, tmp_path)
     assert snap.phase == "stopped", (snap.phase, snap.error)
     assert [h["stage"] for h in snap.history] == ["training", "training"]  # no fine-tuning epoch ran
     res = snap.result

@@ -227,7 +227,7 @@ class FeatureStore:
                     except ImageError as exc:
                         errors[i] = str(exc)
                 ex = self.extractor
-                for idx, batch in batches(images, ex.input_size, ex.keep_aspect, max(1, batch_size // ex.views)):
+                for idx, batch in batches(images, ex.input_size, ex.keep_aspect, batch_size, ex.views):
                     for j, vec in zip(idx, ex.run(batch)):
                         i, key = chunk[j]
                         feats[i] = vec

@@ -261,11 +261,12 @@ def to_batch(images: Iterable, size: int, keep_aspect: bool = False) -> np.ndarr
 
 
 def batches(
-    images: Sequence, size: int, keep_aspect: bool = False, batch_size: int = 16
+    images: Sequence, size: int, keep_aspect: bool = False, batch_size: int = 16, views: int = 1
 ) -> Iterator[tuple[list[int], np.ndarray]]:
     """(indices, batch) over `images`, same-shaped inputs together, in batches of about
-    `batch_size` 224x224 images' worth of pixels, so a larger input size never multiplies memory."""
-    per_batch = max(1, batch_size * DEFAULT_INPUT_SIZE**2 // size**2)
+    `batch_size` 224x224 images' worth of pixels in the pass, so neither a larger input size nor a
+    model that sees each picture `views` times multiplies memory."""
+    per_batch = max(1, batch_size * DEFAULT_INPUT_SIZE**2 // (views * size**2))
     resize = resize_longest if keep_aspect else resize_square
     by_shape: dict[tuple, list[tuple[int, np.ndarray]]] = {}
     for i, img in enumerate(images):
@@ -375,8 +376,7 @@ class Classifier:
     def logits_of_images(self, images: Sequence, batch_size: int = 16) -> np.ndarray:
         """One logit per image, whatever their shapes, in batches of bounded memory."""
         logits = np.zeros(len(images))
-        per_pass = max(1, batch_size // len(self.info.views))  # every view is a picture in the pass
-        for idx, batch in batches(images, self.input_size, self.keep_aspect, per_pass):
+        for idx, batch in batches(images, self.input_size, self.keep_aspect, batch_size, len(self.info.views)):
             logits[idx] = self.logits_of_batch(batch)
         return logits
 

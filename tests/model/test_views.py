@@ -9,7 +9,7 @@ from aiart.cam import METHODS
 from aiart.cam.base import compiled, normalize
 from aiart.data.features import FeatureStore
 from aiart.explain import explain
-from aiart.model.classifier import Classifier, HeadInfo, check_views, feature_dim, high_pass
+from aiart.model.classifier import Classifier, HeadInfo, batches, check_views, feature_dim, high_pass
 from aiart.model.storage import ModelFileError, load_classifier, save_head
 from aiart.training import finetune
 from aiart.trust import faithfulness, robustness, sanity
@@ -142,17 +142,22 @@ def test_batches_shrink_by_the_views_so_a_pass_holds_the_same_pixels(views_clf, 
     from aiart.data import features
     from aiart.model import classifier
 
+    pictures = [synthetic_art(i, bool(i % 2), (64, 64)) for i in range(2)]
+    sizes = {views: [len(idx) for idx, _ in batches(pictures * 150, 64, True, 16, views)] for views in (1, 2)}
+    assert sizes == {1: [196, 104], 2: [98, 98, 98, 6]}  # 16 224x224 pictures' worth of pixels per pass
+
     asked = []
 
     def spy(real):
-        return lambda images, size, keep, batch_size: asked.append(batch_size) or real(images, size, keep, batch_size)
+        return lambda images, size, keep, batch_size, views: (
+            asked.append(views) or real(images, size, keep, batch_size, views)
+        )
 
     monkeypatch.setattr(classifier, "batches", spy(classifier.batches))
     monkeypatch.setattr(features, "batches", spy(features.batches))
     monkeypatch.setenv("AIART_CACHE", str(tmp_path))
-    pictures = [synthetic_art(i, bool(i % 2), (64, 64)) for i in range(2)]
     views_clf.logits_of_images(pictures, batch_size=16)
     plain_clf.logits_of_images(pictures, batch_size=16)
     FeatureStore(views_clf).compute(pictures, batch_size=16)
     FeatureStore(plain_clf).compute(pictures, batch_size=16)
-    assert asked == [8, 16, 8, 16]
+    assert asked == [2, 1, 2, 1]

@@ -1,6 +1,6 @@
 """Regenerate the README screenshots (docs/img/*.png) from the real app in Debian's chromium.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/img]
+    .venv/bin/python scripts/screenshots.py [--out docs/img] [--only classify ...] [--size 1920x1080]
 
 Starts `streamlit run` on a free port with AIART_DATA pointing to a temp folder of paintings drawn
 by code (`tests/browser/browser_util.painting`) and a temp AIART_CACHE, so the pictures never show
@@ -191,7 +191,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="where the PNGs go")
     parser.add_argument("--per-source", type=int, default=6, help="images per source (2 sources per class)")
     parser.add_argument("--only", nargs="+", choices=list(SHOTS), default=list(SHOTS), help="which screenshots")
+    parser.add_argument("--size", default="1366x900", help="browser window, WIDTHxHEIGHT (1920x1080: a projector)")
     args = parser.parse_args()
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        sys.exit(f"--size must be WIDTHxHEIGHT, e.g. 1920x1080, got {args.size!r}")
+    VIEWPORT.update(width=width, height=height)
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
     fonts = shutil.which("fc-list") and subprocess.run(["fc-list"], capture_output=True, text=True).stdout

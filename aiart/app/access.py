@@ -7,6 +7,8 @@ proxy in front makes every peer loopback, which its forwarding headers give away
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 from streamlit import config
 
@@ -16,16 +18,27 @@ TEACHER_KEY = "aiart-teacher"
 
 
 def is_teacher() -> bool:
-    """Decided once per browser session; a token from the link stays in the URL, so a reload keeps it."""
+    """Decided once per browser session, from the machine, the teacher link or this browser's cookie.
+
+    A valid token from the link moves into a cookie and out of the address bar, which the projector
+    shows the class; a reload or a new tab of that browser is still the teacher's."""
     ss = st.session_state
     if TEACHER_KEY not in ss:
-        token = st.query_params.get("teacher")
+        linked = st.query_params.get("teacher")
+        token = linked or access.cookie_token(st.context.cookies)
         peer_local = not isinstance(st.context.ip_address, str)  # None: loopback; no peer at all in AppTest
         ss[TEACHER_KEY] = access.is_teacher(peer_local, dict(st.context.headers), token)
-        ss["aiart-teacher-token"] = access.token_ok(token)
-    if ss[TEACHER_KEY] and ss.get("aiart-teacher-token"):
-        st.query_params["teacher"] = access.teacher_token()
+        if linked is not None:
+            if access.token_ok(linked):
+                remember_token(linked)
+            del st.query_params["teacher"]
     return ss[TEACHER_KEY]
+
+
+def remember_token(token: str) -> None:
+    """Have this browser keep the token as a cookie (the next session's handshake sends it back)."""
+    cookie = access.token_cookie(token, served().base_path)
+    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
 
 
 def served() -> access.Served:

@@ -19,10 +19,13 @@ import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 from aiart.config import cache_dir
 
 TOKEN_ENV = "AIART_TEACHER_TOKEN"
+COOKIE = "aiart-teacher"  # the teacher link's token, kept by the teacher's browser instead of in its address bar
+COOKIE_HOURS = 12  # a school day: the next day's lesson starts from the printed link again
 PUBLIC_URL_ENV = "AIART_PUBLIC_URL"
 PROXY_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")  # a relayed connection is not the machine itself
 LOOPBACK_FIX = (
@@ -132,3 +135,16 @@ def join_url(base: str, code: str) -> str:
 
 def teacher_url(base: str) -> str:
     return f"{base}/?teacher={teacher_token()}"
+
+
+def token_cookie(token: str, base_path: str = "", hours: int = COOKIE_HOURS) -> str:
+    """The `document.cookie` assignment that keeps the teacher token in this browser, for the app's
+    path only and never sent along from another site, so the address bar (often projected) can drop it."""
+    path = f"/{base_path.strip('/')}" if base_path.strip("/") else "/"
+    return f"{COOKIE}={quote(token, safe='')}; Path={path}; Max-Age={hours * 3600}; SameSite=Strict"
+
+
+def cookie_token(cookies: Mapping[str, str]) -> str | None:
+    """The token `token_cookie` stored, as the browser sends it back (None when there is none)."""
+    raw = cookies.get(COOKIE)
+    return unquote(raw) if raw else None

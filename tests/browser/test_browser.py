@@ -397,8 +397,12 @@ def test_a_phone_reaches_the_vote_page_and_nothing_else(new_page, app):
     assert "?teacher=" in teacher_link and "127.0.0.1" not in teacher_link and "localhost" not in teacher_link
     laptop = new_page(url=teacher_link)
     laptop.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").wait_for(timeout=FIRST_RUN)
-    laptop.reload()  # the token stays in the URL: still the teacher
+    # the token leaves the address bar (the projector shows it) for a cookie of this browser only
+    laptop.wait_for_function("() => !location.search.includes('teacher=')", timeout=FIRST_RUN)
+    assert any(c["name"] == "aiart-teacher" for c in laptop.context.cookies())
+    laptop.reload()  # the cookie keeps the teacher's pages
     laptop.locator('[data-testid="stSidebarNavLink"]', has_text="Train").wait_for(timeout=FIRST_RUN)
+    assert "teacher=" not in laptop.url
     forged = new_page(url=f"{network}/?teacher=not-the-token", viewport=PHONE)
     forged.get_by_label("Code on the screen").wait_for(timeout=FIRST_RUN)
     assert forged.locator('[data-testid="stSidebarNavLink"]').count() == 0

@@ -36,6 +36,20 @@ def test_the_teacher_is_the_machine_itself_or_a_token_holder():
     assert access.is_teacher(True, {"X-Real-IP": "192.168.1.40"}, token)
 
 
+@pytest.mark.parametrize(
+    ("token", "base_path", "path"),
+    [("abc-DEF_123", "", "/"), ("a b;c=d%", "/aiart/", "/aiart"), ("tok", "school", "/school")],
+)
+def test_the_token_cookie_is_scoped_to_the_app_and_comes_back_unchanged(token, base_path, path):
+    cookie = access.token_cookie(token, base_path, hours=2)
+    value, *attributes = cookie.split("; ")
+    name, _, encoded = value.partition("=")
+    assert name == access.COOKIE and ";" not in encoded and " " not in encoded
+    assert attributes == [f"Path={path}", "Max-Age=7200", "SameSite=Strict"]
+    assert access.cookie_token({access.COOKIE: encoded}) == token  # as the browser sends it back
+    assert access.cookie_token({}) is None and access.cookie_token({access.COOKIE: ""}) is None
+
+
 def test_the_join_address_is_never_loopback(monkeypatch):
     monkeypatch.setattr(access, "network_ip", lambda: "192.168.1.20")
     assert access.public_base(Served(8501)) == ("http://192.168.1.20:8501", None)  # listens everywhere

@@ -37,8 +37,12 @@ def is_teacher() -> bool:
 
 def remember_token(token: str) -> None:
     """Have this browser keep the token as a cookie (the next session's handshake sends it back)."""
-    cookie = access.token_cookie(token, served().base_path)
-    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
+    set_cookie(access.token_cookie(token, served().base_path))
+
+
+def set_cookie(assignment: str) -> None:
+    """Run `document.cookie = assignment` in this browser: Streamlit reads cookies but cannot set them."""
+    st.html(f"<script>document.cookie = {json.dumps(assignment)};</script>", unsafe_allow_javascript=True)
 
 
 def served() -> access.Served:

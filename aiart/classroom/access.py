@@ -137,11 +137,16 @@ def teacher_url(base: str) -> str:
     return f"{base}/?teacher={teacher_token()}"
 
 
-def token_cookie(token: str, base_path: str = "", hours: int = COOKIE_HOURS) -> str:
-    """The `document.cookie` assignment that keeps the teacher token in this browser, for the app's
-    path only and never sent along from another site, so the address bar (often projected) can drop it."""
+def cookie(name: str, value: str, base_path: str = "", hours: int = COOKIE_HOURS, same_site: str = "Strict") -> str:
+    """A `document.cookie` assignment for the app's path only, kept `hours`; `same_site="Lax"` also
+    sends it when another site links here (a QR code scanned into a browser), "Strict" never does."""
     path = f"/{base_path.strip('/')}" if base_path.strip("/") else "/"
-    return f"{COOKIE}={quote(token, safe='')}; Path={path}; Max-Age={hours * 3600}; SameSite=Strict"
+    return f"{name}={quote(value, safe='')}; Path={path}; Max-Age={hours * 3600}; SameSite={same_site}"
+
+
+def token_cookie(token: str, base_path: str = "", hours: int = COOKIE_HOURS) -> str:
+    """The cookie that keeps the teacher token in this browser, so the address bar (often projected) drops it."""
+    return cookie(COOKIE, token, base_path, hours)
 
 
 def cookie_token(cookies: Mapping[str, str]) -> str | None:

@@ -48,6 +48,9 @@ def test_the_token_cookie_is_scoped_to_the_app_and_comes_back_unchanged(token, b
     assert attributes == [f"Path={path}", "Max-Age=7200", "SameSite=Strict"]
     assert access.cookie_token({access.COOKIE: encoded}) == token  # as the browser sends it back
     assert access.cookie_token({}) is None and access.cookie_token({access.COOKIE: ""}) is None
+    # a phone's voter id is sent along when a scanned QR code opens the app: Lax, not Strict
+    lax = access.cookie("aiart_device", "ab12", base_path, same_site="Lax")
+    assert lax.endswith(f"Path={path}; Max-Age=43200; SameSite=Lax")
 
 
 def test_the_join_address_is_never_loopback(monkeypatch):

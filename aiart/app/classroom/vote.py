@@ -8,7 +8,6 @@ second, so the next image and the reveal arrive without a full page rerun.
 from __future__ import annotations
 
 import functools
-import html
 import re
 import secrets
 from collections.abc import Callable
@@ -16,13 +15,14 @@ from typing import ParamSpec
 
 import streamlit as st
 
-from aiart.app import honesty, ui
+from aiart.app import access, honesty, ui
+from aiart.classroom.access import cookie
 from aiart.classroom.connect import configured, open_store
 from aiart.classroom.rooms import POLL_S, REASONS, Classroom, ClassroomError, CodeLimiter
 from aiart.classroom.store import RoundInfo, StoreUnavailable
 from aiart.config import CLASS_NAMES, WORDS
 
-DEVICE_COOKIE = "aiart_device"  # also spelled out in `remember_device`'s script
+DEVICE_COOKIE = "aiart_device"
 DEVICE_ID = re.compile(r"[0-9a-f]{24}")
 ICONS = {"AI_GENERATED": ":material/smart_toy:", "NON_AI_GENERATED": ":material/brush:"}
 PHONE_CSS = """
@@ -81,11 +81,7 @@ def remember_device() -> None:
     if st.query_params.get("device") != dev:
         st.query_params["device"] = dev
     if st.context.cookies.get(DEVICE_COOKIE) != dev:
-        st.html(
-            f"<script>document.cookie = 'aiart_device={html.escape(dev)}; path=/; max-age=43200; SameSite=Lax';"
-            "</script>",
-            unsafe_allow_javascript=True,
-        )
+        access.set_cookie(cookie(DEVICE_COOKIE, dev, access.served().base_path, same_site="Lax"))
 
 
 def try_join(text: str) -> None:

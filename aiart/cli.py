@@ -305,6 +305,8 @@ def cmd_sanity(args) -> int:
 def cmd_robustness(args) -> int:
     from aiart.trust.robustness import probe
 
+    if Path(args.file).is_dir():
+        return robustness_folder(args)
     res = probe(load(args), Path(args.file))
     if args.json:
         print(json.dumps(res.summary(), indent=2))
@@ -313,6 +315,26 @@ def cmd_robustness(args) -> int:
     for r in res.rows:
         flip = "CHANGES" if r.flips else ""
         print(f"  {r.probe:11s} P(AI)={r.p_ai:.3f} {r.change:+.3f} {flip:7s} {r.description}")
+    return 0
+
+
+def robustness_folder(args) -> int:
+    from aiart.data import dataset
+    from aiart.trust.robustness import folder_scores, sample
+
+    samples = sample(dataset.scan(args.file), args.limit)
+    out = folder_scores(load(args), samples, progress=progress_bar("images"))
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"n={out['n']} labelled images; accuracy at the model's threshold, verdicts changed, mean change of P(AI)")
+    for name, r in out["probes"].items():
+        print(
+            f"  {name:11s} accuracy={r['accuracy']:.3f} changed={r['changed']:.3f} "
+            f"P(AI) {r['mean_change']:+.3f}  {r['description']}"
+        )
+    for path, err in out["errors"].items():
+        print(f"  skipped {path}: {err}")
     return 0
 
 
@@ -451,7 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sanity)
 
     s = sub.add_parser("robustness", help="P(AI) under JPEG, resizing, cropping, blur and a screenshot")
-    s.add_argument("file")
+    s.add_argument("file", help="an image, or a labelled folder (AI_GENERATED/, NON_AI_GENERATED/)")
+    s.add_argument("--limit", type=int, help="a folder: a seeded random sample of this many images")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_robustness)
     return p

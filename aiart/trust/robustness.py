@@ -9,12 +9,16 @@ resolution, and the original plus every variant go through the model in one batc
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import random
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageFilter
 
-from aiart.data.images import ImageSource, open_image
+from aiart.data.dataset import Sample
+from aiart.data.images import ImageError, ImageSource, open_image
 from aiart.model.classifier import Classifier, sigmoid
 
 Probe = Callable[[Image.Image], Image.Image]
@@ -107,3 +111,48 @@ def probe(clf: Classifier, image: ImageSource) -> Robustness:
         for (name, (text, _)), q in zip(PROBES.items(), p[1:])
     ]
     return Robustness(p0, label, rows)
+
+
+def sample(samples: Sequence[Sample], limit: int | None, seed: int = 0) -> list[Sample]:
+    """A seeded random `limit` of a folder's samples (all of them without a limit), in folder order."""
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    return sorted(random.Random(seed).sample(list(samples), limit), key=lambda s: str(s.path))
+
+
+def folder_scores(
+    clf: Classifier, samples: Sequence[Sample], progress: Callable[[int, int, float], None] | None = None
+) -> dict:
+    """How a labelled folder fares under each probe: accuracy at the model's threshold, the share of
+    verdicts ("not sure" included) that change, and the mean change of P(AI), the original first.
+
+    What a class should expect when its pictures were re-saved or screenshotted on the way in: one
+    picture's probes tell a story, a folder's tell how often."""
+    began, rows, errors = time.monotonic(), [], {}
+    for i, s in enumerate(samples):
+        try:
+            res = probe(clf, s.path)
+        except ImageError as exc:
+            errors[str(s.path)] = str(exc)
+        else:
+            rows.append((s.y, [res.p_ai, *(r.p_ai for r in res.rows)], [False, *(r.flips for r in res.rows)]))
+        if progress:
+            progress(i + 1, len(samples), time.monotonic() - began)
+    if not rows:
+        raise ImageError("none of the images could be read")
+    y = np.array([r[0] for r in rows])
+    p = np.array([r[1] for r in rows])  # (images, 1 + probes)
+    changed = np.array([r[2] for r in rows])
+    right = (p >= clf.threshold) == y[:, None].astype(bool)
+    names = ["original", *PROBES]
+    texts = ["as stored", *(text for text, _ in PROBES.values())]
+    scores = {
+        name: {
+            "description": text,
+            "accuracy": float(right[:, j].mean()),
+            "changed": float(changed[:, j].mean()),
+            "mean_change": float((p[:, j] - p[:, 0]).mean()),
+        }
+        for j, (name, text) in enumerate(zip(names, texts))
+    }
+    return {"n": len(rows), "probes": scores, "errors": errors}

@@ -96,3 +96,50 @@ def test_robustness_panel_on_request(monkeypatch, small_classifier):
     assert len(table) == len(PROBES) and list(table.columns) == ["change", "P(AI)", "vs original", "verdict"]
     assert table["P(AI)"].between(0, 1).all()
     assert "stayed the same under" in at.caption[0].value and "100%" not in at.caption[0].value
+
+
+def test_a_labelled_folder_gets_accuracy_per_probe_and_skips_broken_files(small_classifier, labelled_folder):
+    from aiart.data import dataset
+
+    samples = dataset.scan(labelled_folder)
+    seen = []
+    out = robustness.folder_scores(small_classifier, samples, progress=lambda done, total, _: seen.append(total))
+    assert out["n"] == 8 and list(out["errors"]) == [str(labelled_folder / "NON_AI_GENERATED" / "broken.jpg")]
+    assert list(out["probes"]) == ["original", *PROBES] and len(seen) == len(samples)
+    good = [s for s in samples if s.path.name != "broken.jpg"]
+    p = small_classifier.predict([s.path for s in good])
+    truth = np.array([s.y for s in good], bool)
+    original = out["probes"]["original"]
+    assert original["accuracy"] == pytest.approx(np.mean((p >= small_classifier.threshold) == truth))
+    assert original["changed"] == 0 and original["mean_change"] == 0
+    per_image = [probe(small_classifier, s.path) for s in good]
+    for j, name in enumerate(PROBES):
+        rows = [res.rows[j] for res in per_image]
+        assert out["probes"][name]["changed"] == pytest.approx(np.mean([r.flips for r in rows]))
+        assert out["probes"][name]["mean_change"] == pytest.approx(np.mean([r.change for r in rows]), abs=1e-6)
+        right = np.mean([(r.p_ai >= small_classifier.threshold) == t for r, t in zip(rows, truth)])
+        assert out["probes"][name]["accuracy"] == pytest.approx(right)
+
+
+def test_a_seeded_sample_is_the_same_every_time_and_keeps_folder_order(labelled_folder):
+    from aiart.data import dataset
+
+    samples = dataset.scan(labelled_folder)
+    some = robustness.sample(samples, 4, seed=3)
+    assert some == robustness.sample(samples, 4, seed=3) and len(some) == 4
+    assert some == sorted(some, key=lambda s: str(s.path)) and robustness.sample(samples, None) == samples
+
+
+def test_cli_robustness_on_a_folder(small_classifier, labelled_folder, tmp_path, capsys):
+    head = tmp_path / "head.keras"
+    save_head(small_classifier.head, small_classifier.info, head)
+    assert cli.main(["--model", str(head), "robustness", str(labelled_folder), "--limit", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] + len(out["errors"]) == 5 and set(out["probes"]["jpeg50"]) >= {"accuracy", "changed"}
+    assert cli.main(["--model", str(head), "robustness", str(labelled_folder)]) == 0
+    text = capsys.readouterr().out
+    assert "original" in text and "screenshot" in text and "skipped" in text and "broken.jpg" in text
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["--model", str(head), "robustness", str(empty)]) != 0  # a clear error, no traceback
+    assert "no images found" in capsys.readouterr().err

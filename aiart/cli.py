@@ -338,11 +338,28 @@ def robustness_folder(args) -> int:
     return 0
 
 
+LAYER_HELP = "a conv layer (block1_conv1 ... block5_conv3), or several joined by + (their maps averaged)"
+
+
+def layer_arg(text: str) -> str:
+    """`--layer`: one conv layer, or several joined by '+', each checked by name."""
+    from aiart.cam.base import split_layers
+    from aiart.model.vgg_weights import CONV_LAYERS
+
+    try:
+        parts = split_layers(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    unknown = [p for p in parts if p not in CONV_LAYERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown conv layer {unknown[0]!r}; choose from {', '.join(CONV_LAYERS)}")
+    return "+".join(parts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from aiart.browse import FILTERS, SORTS
     from aiart.cam import METHODS
     from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD
-    from aiart.model.vgg_weights import CONV_LAYERS
 
     p = argparse.ArgumentParser(
         prog="python -m aiart", description="Tell AI-generated art from human-made, and show why."
@@ -357,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("explain", help="Grad-CAM figure (image, heatmap, overlay) as PNG")
     s.add_argument("file")
-    s.add_argument("--layer", default=DEFAULT_LAYER, choices=CONV_LAYERS)
+    s.add_argument("--layer", default=DEFAULT_LAYER, type=layer_arg, help=LAYER_HELP)
     s.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS))
     s.add_argument("--target", default=CLASS_NAMES[0], choices=CLASS_NAMES)
     s.add_argument("--alpha", type=float, default=0.45)
@@ -456,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("faithfulness", help="deletion/insertion AUCs of each CAM method vs random, over DIR")
     s.add_argument("dir", help="a folder of images (flat or AI_GENERATED/ + NON_AI_GENERATED/)")
-    s.add_argument("--layer", default=None, choices=CONV_LAYERS, help=f"default {DEFAULT_LAYER}")
+    s.add_argument("--layer", default=None, type=layer_arg, help=f"{LAYER_HELP}; default {DEFAULT_LAYER}")
     s.add_argument("--methods", default="gradcam,gradcam++,layercam,hirescam", help="comma-separated")
     s.add_argument("--target", default=None, choices=CLASS_NAMES, help="default: the model's verdict per image")
     s.add_argument("--steps", type=int, default=8)
@@ -466,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sanity", help="do the heatmaps change when the model is randomized? (Adebayo et al.)")
     s.add_argument("file")
-    s.add_argument("--layer", default=None, choices=CONV_LAYERS, help=f"default {DEFAULT_LAYER}")
+    s.add_argument("--layer", default=None, type=layer_arg, help=f"{LAYER_HELP}; default {DEFAULT_LAYER}")
     s.add_argument("--methods", default=",".join(METHODS), help="comma-separated")
     s.add_argument("--target", default=None, choices=CLASS_NAMES, help="default: the model's verdict")
     s.add_argument("--json", action="store_true")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aiart.cam import METHODS
+from aiart.cam.base import split_layers
 from aiart.config import CLASS_NAMES
 from aiart.data.images import ImageSource, open_image
 from aiart.model.classifier import Classifier, sigmoid
@@ -21,6 +22,8 @@ from aiart.model.classifier import Classifier, sigmoid
 # the earlier layers' statistics add to the logit, and the grid is 4x finer.
 DEFAULT_LAYER = "block3_conv3"
 DEFAULT_METHOD = "hirescam"
+# The last conv of blocks 2-5, their maps averaged: fine texture and large shapes in one map.
+BLOCKS_2_TO_5 = "block2_conv2+block3_conv3+block4_conv3+block5_conv3"
 
 
 @dataclass
@@ -37,6 +40,12 @@ class Explanation:
 def default_layer(clf: Classifier) -> str:
     """DEFAULT_LAYER, or the deepest conv layer of a cut-down (test) model that lacks it."""
     return DEFAULT_LAYER if DEFAULT_LAYER in clf.conv_layers else clf.conv_layers[-1]
+
+
+def layer_choices(clf: Classifier) -> list[str]:
+    """What a page offers to explain at: every conv layer the model has, then the blocks 2-5 average."""
+    together = [BLOCKS_2_TO_5] if all(name in clf.conv_layers for name in split_layers(BLOCKS_2_TO_5)) else []
+    return [*clf.conv_layers, *together]
 
 
 def target_sign(target: str) -> float:

@@ -134,6 +134,25 @@ def test_cli_explain_bad_file_is_one_line(tmp_path, small_head):
     assert not (PROJECT_ROOT / "x.png").exists()
 
 
+def test_cli_explain_averages_several_layers_and_names_a_wrong_one(tmp_path, small_head, capsys):
+    from aiart import cli
+
+    image = tmp_path / "a.png"
+    synthetic_art(3, True).save(image)
+    out = tmp_path / "fig.png"
+    assert (
+        cli.main(
+            ["--model", str(small_head), "explain", str(image), "--layer", "block2_conv2+block3_conv3", "-o", str(out)]
+        )
+        == 0
+    )
+    assert out.read_bytes().startswith(b"\x89PNG")
+    for bad, says in (("block2_conv2+nope", "unknown conv layer 'nope'"), ("block2_conv2+", "each once")):
+        with pytest.raises(SystemExit):
+            cli.main(["--model", str(small_head), "explain", str(image), "--layer", bad, "-o", str(out)])
+        assert says in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("setup", "fragment"),
     [

@@ -15,8 +15,9 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from aiart.app import access, honesty
 from aiart.app.keep import keep_widgets, remembered
+from aiart.cam.base import split_layers
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
-from aiart.explain import DEFAULT_METHOD, default_layer
+from aiart.explain import DEFAULT_METHOD, default_layer, layer_choices
 from aiart.model.classifier import Classifier
 
 
@@ -120,9 +121,14 @@ def escape_md(text: str) -> str:
 
 
 def layer_label(name: str) -> str:
-    """'block5_conv3' -> 'Block 5 · conv3 (large shapes)': layers grouped by VGG16 block."""
-    block, conv = name.split("_", 1)
-    return f"Block {block.removeprefix('block')} · {conv} ({BLOCK_HINTS.get(block, '')})"
+    """'block5_conv3' -> 'Block 5 · conv3 (large shapes)': layers grouped by VGG16 block;
+    several -> 'Blocks 2, 3, 4, 5 together (small textures to large shapes)'."""
+    blocks = [layer.split("_", 1)[0] for layer in split_layers(name)]
+    if len(blocks) > 1:
+        numbers = ", ".join(b.removeprefix("block") for b in blocks)
+        return f"Blocks {numbers} together ({BLOCK_HINTS.get(blocks[0], '')} to {BLOCK_HINTS.get(blocks[-1], '')})"
+    conv = name.split("_", 1)[1]
+    return f"Block {blocks[0].removeprefix('block')} · {conv} ({BLOCK_HINTS.get(blocks[0], '')})"
 
 
 # -- images -------------------------------------------------------------------------------------
@@ -369,7 +375,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             controls = st.container(horizontal=True, gap="medium")  # wraps on narrow screens
             layer = controls.selectbox(
                 "Conv layer",
-                clf.conv_layers,
+                layer_choices(clf),
                 format_func=layer_label,
                 **remembered(f"layer-{k}", default_layer(clf)),
                 help="Early layers react to fine detail such as brush texture; deep layers to large shapes.",

@@ -35,6 +35,15 @@ _FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
+def split_layers(layer: str) -> tuple[str, ...]:
+    """'block3_conv3' -> one layer; 'block2_conv2+block5_conv3' -> several, whose maps are averaged
+    (as pytorch-grad-cam does with several target layers): fine detail and large shapes in one map."""
+    layers = tuple(part.strip() for part in layer.split("+"))
+    if not all(layers) or len(set(layers)) != len(layers):
+        raise ValueError(f"layer {layer!r}: name conv layers joined by '+', each once")
+    return layers
+
+
 def conv_output(model: keras.Model, layer: str) -> keras.KerasTensor:
     try:
         out = model.get_layer(layer).output
@@ -46,8 +55,9 @@ def conv_output(model: keras.Model, layer: str) -> keras.KerasTensor:
 
 
 def compiled(model: keras.Model, layer: str, kind: str):
-    """`kind="grad"`: x, sign -> (acts, d(sign*logit)/d acts, logit); `"forward"`: x -> (acts, logit).
-    Maps come back as float32 whatever the conv layers compute in (bfloat16 passes).
+    """`kind="grad"`: x, sign -> (acts, d(sign*logit)/d acts, logit); `"forward"`: x -> (acts, logit);
+    acts and grads hold one (B, h, w, C) map per layer of `layer` (see `split_layers`), all from one
+    pass and one backward pass. Maps come back as float32 whatever the conv layers compute in.
 
     Traced once per model, layer and kind (the input signature is fixed), shared by all threads.
     """
@@ -55,25 +65,27 @@ def compiled(model: keras.Model, layer: str, kind: str):
         per_model = _FUNCTIONS.setdefault(model, {})
         if (layer, kind) in per_model:
             return per_model[(layer, kind)]
-        tap = keras.Model(model.inputs, [conv_output(model, layer), model.outputs[0]])
+        taps = [conv_output(model, name) for name in split_layers(layer)]
+        tap = keras.Model(model.inputs, [*taps, model.outputs[0]])
         spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
+        as_float = lambda maps: tuple(tf.cast(m, tf.float32) for m in maps)  # noqa: E731
         if kind == "grad":
 
             @tf.function(input_signature=[spec, tf.TensorSpec((), tf.float32)])
             def fn(x, sign):
                 with tf.GradientTape() as tape:
-                    acts, logit = tap(x, training=False)
+                    *acts, logit = tap(x, training=False)
                     tape.watch(acts)
                     score = sign * tf.reduce_sum(logit)
                 grads = tape.gradient(score, acts)
-                return tf.cast(acts, tf.float32), tf.cast(grads, tf.float32), logit[:, 0]
+                return as_float(acts), as_float(grads), logit[:, 0]
 
         else:
 
             @tf.function(input_signature=[spec])
             def fn(x):
-                acts, logit = tap(x, training=False)
-                return tf.cast(acts, tf.float32), logit[:, 0]
+                *acts, logit = tap(x, training=False)
+                return as_float(acts), logit[:, 0]
 
         per_model[(layer, kind)] = fn
         return fn
@@ -113,14 +125,15 @@ class BaseCAM:
         self.layer = layer
         self.gate = gate
 
-    def activations(self, x: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    def activations(self, x: np.ndarray, sign: float) -> tuple[list[np.ndarray], list | None, np.ndarray]:
+        """Each layer's activations, and their gradients for a gradient method, and the logits."""
         xt = tf.convert_to_tensor(x, tf.float32)
         with self.gate(pixels(x)):
             if self.uses_gradients:
                 acts, grads, logits = compiled(self.model, self.layer, "grad")(xt, tf.constant(sign, tf.float32))
-                return acts.numpy(), grads.numpy(), logits.numpy()
+                return [a.numpy() for a in acts], [g.numpy() for g in grads], logits.numpy()
             acts, logits = compiled(self.model, self.layer, "forward")(xt)
-            return acts.numpy(), None, logits.numpy()
+            return [a.numpy() for a in acts], None, logits.numpy()
 
     def channel_weights(self, acts: np.ndarray, grads: np.ndarray) -> np.ndarray:
         """(B, h, w, C) -> (B, C). Override this, or `cam_image` for per-pixel methods."""
@@ -136,5 +149,9 @@ class BaseCAM:
         if sign not in (1.0, -1.0, 1, -1):
             raise ValueError(f"sign must be +1 (AI_GENERATED) or -1 (NON_AI_GENERATED), got {sign}")
         acts, grads, logits = self.activations(x, float(sign))
-        cams = normalize(fold_views(self.cam_image(acts, grads, x, float(sign)), len(x)))
-        return resize_maps(cams, size or tuple(x.shape[1:3])), logits
+        size = size or tuple(x.shape[1:3])
+        maps = [
+            resize_maps(normalize(fold_views(self.cam_image(a, g, x, float(sign)), len(x))), size)
+            for a, g in zip(acts, grads or [None] * len(acts))
+        ]
+        return (maps[0] if len(maps) == 1 else normalize(np.mean(maps, axis=0))), logits

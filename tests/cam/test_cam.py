@@ -1,13 +1,15 @@
 """Every CAM method x layer x target on a tiny model: the contract, plus one hand check each."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
 from aiart.cam import METHODS, GradCAM
-from aiart.cam.base import compiled, normalize
+from aiart.cam.base import compiled, normalize, split_layers
 from aiart.cam.overlay import colorize, overlay
 
-LAYERS = ["conv_a", "conv_b"]
+LAYERS = ["conv_a", "conv_b", "conv_a+conv_b"]  # one layer, or several whose maps are averaged
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -36,7 +38,8 @@ def test_zero_input_gives_no_nan(tiny_model, method):
 
 
 def test_gradcam_weights_are_mean_gradients(tiny_model, tiny_input):
-    acts, grads, _ = (t.numpy() for t in compiled(tiny_model, "conv_b", "grad")(tiny_input, np.float32(1.0)))
+    (acts,), (grads,), _ = compiled(tiny_model, "conv_b", "grad")(tiny_input, np.float32(1.0))
+    acts, grads = acts.numpy(), grads.numpy()
     weights = GradCAM(tiny_model, "conv_b").channel_weights(acts, grads)
     np.testing.assert_allclose(weights, grads.mean(axis=(1, 2)), rtol=1e-6)
     # With GAP + Dense the gradient is the Dense kernel / (h*w), identical at every pixel.
@@ -46,9 +49,31 @@ def test_gradcam_weights_are_mean_gradients(tiny_model, tiny_input):
 
 def test_signed_gradient_is_negated(tiny_model, tiny_input):
     fn = compiled(tiny_model, "conv_b", "grad")
-    _, g_pos, _ = fn(tiny_input, np.float32(1.0))
-    _, g_neg, _ = fn(tiny_input, np.float32(-1.0))
+    _, (g_pos,), _ = fn(tiny_input, np.float32(1.0))
+    _, (g_neg,), _ = fn(tiny_input, np.float32(-1.0))
     np.testing.assert_allclose(g_pos.numpy(), -g_neg.numpy())
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_several_layers_average_their_maps_from_one_pass(tiny_model, tiny_input, method):
+    """Each layer's map at the output size, normalized, averaged, normalized again (pytorch-grad-cam's
+    multi-layer aggregation), from one gated pass for activations and gradients."""
+    passes = []
+    both = METHODS[method](tiny_model, "conv_a+conv_b", gate=lambda p: passes.append(p) or contextlib.nullcontext())
+    maps, logits = both(tiny_input, 1.0, size=(20, 30))
+    alone = [METHODS[method](tiny_model, layer)(tiny_input, 1.0, size=(20, 30)) for layer in ("conv_a", "conv_b")]
+    np.testing.assert_allclose(maps, normalize(np.mean([m for m, _ in alone], axis=0)), atol=1e-5)
+    np.testing.assert_allclose(logits, alone[0][1], rtol=1e-5)
+    assert passes[0] == 16 * 16 and (method == "scorecam" or len(passes) == 1)
+    acts, grads, _ = compiled(tiny_model, "conv_a+conv_b", "grad")(tiny_input, np.float32(1.0))
+    assert [a.shape[-1] for a in acts] == [a.shape[-1] for a in grads] and len(acts) == 2
+
+
+def test_layer_lists_name_each_layer_once():
+    assert split_layers("conv_a") == ("conv_a",) and split_layers("conv_a + conv_b") == ("conv_a", "conv_b")
+    for bad in ("", "conv_a+", "conv_a+conv_a"):
+        with pytest.raises(ValueError, match="each once"):
+            split_layers(bad)
 
 
 def test_rejects_dense_layer_and_bad_sign(tiny_model, tiny_input):

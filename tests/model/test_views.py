@@ -78,7 +78,8 @@ def test_every_method_gives_one_map_per_picture(views_clf, wide, method, layer):
 
 def test_hirescam_sums_what_both_views_contribute(views_clf, wide):
     x = views_clf.to_batch([wide])
-    acts, grads, _ = (t.numpy() for t in compiled(views_clf.model, "block3_conv3", "grad")(x, np.float32(1.0)))
+    (acts,), (grads,), _ = compiled(views_clf.model, "block3_conv3", "grad")(x, np.float32(1.0))
+    acts, grads = acts.numpy(), grads.numpy()
     assert acts.shape[0] == 2  # the plain view, then the high-passed one
     per_view = (acts * grads).sum(axis=-1)
     maps, _ = METHODS["hirescam"](views_clf.model, "block3_conv3")(x, 1.0, size=per_view.shape[1:])

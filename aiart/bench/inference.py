@@ -18,9 +18,8 @@ from PIL import Image
 from aiart.bench.precision import bare_forward, bench_precisions
 from aiart.bench.timing import timeit
 from aiart.cam import METHODS
-from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD, explain
+from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD, explain, layer_choices
 from aiart.model.classifier import PLAIN, untrained_classifier
-from aiart.model.vgg_weights import CONV_LAYERS
 
 
 def bench_images(n: int, size: int = 384) -> list[Image.Image]:
@@ -60,7 +59,8 @@ def main(args) -> int:
     png = io.BytesIO()
     images[0].save(png, "PNG")
     cams = {m: METHODS[m](clf.model, DEFAULT_LAYER) for m in METHODS}
-    layers = {layer: METHODS[DEFAULT_METHOD](clf.model, layer) for layer in CONV_LAYERS if layer != DEFAULT_LAYER}
+    others = [layer for layer in layer_choices(clf) if layer != DEFAULT_LAYER]  # every layer a page offers
+    layers = {layer: METHODS[DEFAULT_METHOD](clf.model, layer) for layer in others}
     rows: dict[str, tuple[Callable[[], object], str]] = {
         BARE: (lambda: bare_fn(every_view).numpy(), ""),
         "predict forward (1 image)": (lambda: clf.logits_of_batch(one), ""),

@@ -19,7 +19,9 @@ from aiart.model.classifier import Classifier, sigmoid
 # rule fixed before the run (the largest smaller margin over random of deletion and insertion):
 # HiResCAM at block3_conv3 (0.057; block4_conv3 0.052, block5_conv3 0.039, Grad-CAM at most 0.036);
 # then judged on 40 pictures of another fold's held-out sources. Below block5 the map also sees what
-# the earlier layers' statistics add to the logit, and the grid is 4x finer.
+# the earlier layers' statistics add to the logit, and the grid is 4x finer. Later rounds (README):
+# block2_conv2 and block1_conv2 were less faithful, and the blocks 2-5 average won the selection but
+# lost on deletion in the judgement, so it is a choice on the pages, not the default.
 DEFAULT_LAYER = "block3_conv3"
 DEFAULT_METHOD = "hirescam"
 # The last conv of blocks 2-5, their maps averaged: fine texture and large shapes in one map.

@@ -526,6 +526,16 @@ def test_every_classroom_state_fits_the_projector(new_page, app, viewport):
     page.get_by_role("button", name="Start a live round").click()
     page.locator(".st-key-live-code").wait_for(timeout=FIRST_RUN)
     fits(page, "live-join", app.shots, size)
+    # The widest code there can be stays on one line inside its column ("N6MMPU" once broke after P).
+    code = page.locator(".st-key-live-code p")
+    widest = code.evaluate(
+        """p => { const was = p.textContent; p.textContent = 'WWWWWW';
+                  const box = p.getBoundingClientRect(), column = p.closest('[data-testid="stColumn"]');
+                  const fits = box.height < 1.6 * parseFloat(getComputedStyle(p).fontSize)
+                               && box.right <= column.getBoundingClientRect().right + 1;
+                  p.textContent = was; return fits; }"""
+    )
+    assert widest, f"the join code WWWWWW wraps or spills out of its column at {size}"
     link = page.locator('[data-testid="stMain"] code', has_text="/vote?room=").first.inner_text().strip()
     page.get_by_role("button", name="Open voting").click()
     page.locator(TALLY).wait_for(timeout=FIRST_RUN)

@@ -30,7 +30,8 @@ RIGHT, WRONG = ":green[:material/check_circle: right]", ":red[:material/cancel: 
 BIG = (1800, 1200)  # pictures are drawn this large and scaled down by the browser (CSS) to fit the screen
 LIVE_CSS = """
 <style>
-.st-key-live-code p { font-size: 3rem !important; font-weight: 800; letter-spacing: 0.3rem; line-height: 1.1; }
+.st-key-live-code p { font-size: min(3rem, 3.4vw) !important; font-family: 'Source Code Pro', monospace;
+  font-weight: 800; letter-spacing: 0.3rem; line-height: 1.1; white-space: nowrap; }
 .st-key-live-join [data-testid="stCaptionContainer"] p { font-size: 0.95rem; overflow-wrap: anywhere; }
 .st-key-live-tally [data-testid="stMetricValue"] { font-size: 2.6rem; }
 .st-key-live-picture img { max-height: calc(100vh - 250px); width: auto !important; max-width: 100%;

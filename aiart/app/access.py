@@ -7,7 +7,7 @@ proxy in front makes every peer loopback, which its forwarding headers give away
 
 from __future__ import annotations
 
-import json
+import html
 
 import streamlit as st
 from streamlit import config
@@ -41,8 +41,9 @@ def remember_token(token: str) -> None:
 
 
 def set_cookie(assignment: str) -> None:
-    """Run `document.cookie = assignment` in this browser: Streamlit reads cookies but cannot set them."""
-    st.html(f"<script>document.cookie = {json.dumps(assignment)};</script>", unsafe_allow_javascript=True)
+    """Run `document.cookie = assignment` in this browser: Streamlit reads cookies but cannot set them.
+    `access.cookie` builds assignments with nothing for `html.escape` to change, so it is a safeguard."""
+    st.html(f"<script>document.cookie = '{html.escape(assignment)}';</script>", unsafe_allow_javascript=True)
 
 
 def served() -> access.Served:

@@ -139,8 +139,9 @@ def teacher_url(base: str) -> str:
 
 def cookie(name: str, value: str, base_path: str = "", hours: int = COOKIE_HOURS, same_site: str = "Strict") -> str:
     """A `document.cookie` assignment for the app's path only, kept `hours`; `same_site="Lax"` also
-    sends it when another site links here (a QR code scanned into a browser), "Strict" never does."""
-    path = f"/{base_path.strip('/')}" if base_path.strip("/") else "/"
+    sends it when another site links here (a QR code scanned into a browser), "Strict" never does.
+    Value and path are percent-encoded, so it holds no quote, bracket or ampersand to escape."""
+    path = quote(f"/{base_path.strip('/')}" if base_path.strip("/") else "/", safe="/")
     return f"{name}={quote(value, safe='')}; Path={path}; Max-Age={hours * 3600}; SameSite={same_site}"
 
 

@@ -49,6 +49,8 @@ def test_the_token_cookie_is_scoped_to_the_app_and_comes_back_unchanged(token, b
     assert access.cookie_token({access.COOKIE: encoded}) == token  # as the browser sends it back
     assert access.cookie_token({}) is None and access.cookie_token({access.COOKIE: ""}) is None
     # a phone's voter id is sent along when a scanned QR code opens the app: Lax, not Strict
+    hostile = access.cookie("aiart-teacher", "a'b\"c<d>&e;f", "/x y&'<z>")  # nothing to escape in a script
+    assert not set("'\"<>&") & set(hostile) and hostile.count(";") == 3
     lax = access.cookie("aiart_device", "ab12", base_path, same_site="Lax")
     assert lax.endswith(f"Path={path}; Max-Age=43200; SameSite=Lax")
 

@@ -320,9 +320,9 @@ def cmd_robustness(args) -> int:
 
 def robustness_folder(args) -> int:
     from aiart.data import dataset
-    from aiart.trust.robustness import folder_scores, sample
+    from aiart.trust.robustness import folder_scores
 
-    samples = sample(dataset.scan(args.file), args.limit)
+    samples = dataset.seeded_sample(dataset.scan(args.file), args.limit)
     out = folder_scores(load(args), samples, progress=progress_bar("images"))
     if args.json:
         print(json.dumps(out, indent=2))

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import csv
 import os
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from aiart.config import CLASS_NAMES
+
+T = TypeVar("T")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -106,3 +111,12 @@ def scan(root: Path | str) -> list[Sample]:
         missing = (set(CLASS_NAMES) - present).pop()
         raise DatasetError(f"only one class in {root}: add images under {missing}/ to compare the two")
     return samples
+
+
+def seeded_sample(items: Sequence[T], limit: int | None, seed: int = 0) -> list[T]:
+    """A seeded random `limit` of `items` in their own order (all of them without a limit), so a
+    check run twice on one folder sees the same pictures."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    chosen = set(random.Random(seed).sample(range(len(items)), limit))
+    return [item for i, item in enumerate(items) if i in chosen]

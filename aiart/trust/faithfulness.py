@@ -19,7 +19,6 @@ region orders are the baseline a map has to beat: a map no better than random ex
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from matplotlib.figure import Figure
 
 from aiart.cam import METHODS
 from aiart.config import CLASS_NAMES
-from aiart.data.dataset import IMAGE_SUFFIXES
+from aiart.data.dataset import IMAGE_SUFFIXES, seeded_sample
 from aiart.data.images import ImageError, ImageSource, open_image
 from aiart.explain import default_layer, target_sign
 from aiart.model.classifier import Classifier, sigmoid
@@ -184,9 +183,7 @@ def image_files(root: Path | str, limit: int | None = None, seed: int = 0) -> li
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise FileNotFoundError(f"no images in {root}")
-    if limit is not None and limit < len(files):
-        files = sorted(random.Random(seed).sample(files, limit))
-    return files
+    return seeded_sample(files, limit, seed)
 
 
 def evaluate_files(

@@ -9,7 +9,6 @@ resolution, and the original plus every variant go through the model in one batc
 from __future__ import annotations
 
 import io
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -111,13 +110,6 @@ def probe(clf: Classifier, image: ImageSource) -> Robustness:
         for (name, (text, _)), q in zip(PROBES.items(), p[1:])
     ]
     return Robustness(p0, label, rows)
-
-
-def sample(samples: Sequence[Sample], limit: int | None, seed: int = 0) -> list[Sample]:
-    """A seeded random `limit` of a folder's samples (all of them without a limit), in folder order."""
-    if limit is None or limit >= len(samples):
-        return list(samples)
-    return sorted(random.Random(seed).sample(list(samples), limit), key=lambda s: str(s.path))
 
 
 def folder_scores(

@@ -125,9 +125,9 @@ def test_a_seeded_sample_is_the_same_every_time_and_keeps_folder_order(labelled_
     from aiart.data import dataset
 
     samples = dataset.scan(labelled_folder)
-    some = robustness.sample(samples, 4, seed=3)
-    assert some == robustness.sample(samples, 4, seed=3) and len(some) == 4
-    assert some == sorted(some, key=lambda s: str(s.path)) and robustness.sample(samples, None) == samples
+    some = dataset.seeded_sample(samples, 4, seed=3)
+    assert some == dataset.seeded_sample(samples, 4, seed=3) and len(some) == 4
+    assert some == sorted(some, key=lambda s: str(s.path)) and dataset.seeded_sample(samples, None) == samples
 
 
 def test_cli_robustness_on_a_folder(small_classifier, labelled_folder, tmp_path, capsys):

@@ -114,8 +114,9 @@ def main(data: str, out: str, rob_dir: str) -> None:
     train = validate.source_folds(groups, 5, seed=0) != 0
     head = probe_head(fit_probe(np.concatenate([x[train], extra[train]]), np.concatenate([y[train], y[train]])))
     fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
-    info = HeadInfo(shipped.input_size, keep_aspect=shipped.keep_aspect, views=shipped.info.views)
-    info.unsure = shipped.info.unsure
+    info = HeadInfo(
+        shipped.input_size, keep_aspect=shipped.keep_aspect, views=shipped.info.views, unsure=shipped.info.unsure
+    )
     save_head(head, info, out / "fold0-degraded.keras")
     scores = robustness.folder_scores(load_classifier(out / "fold0-degraded.keras"), scan(rob_dir))
     (out / "robustness-degraded.json").write_text(json.dumps(scores, indent=2))

@@ -116,6 +116,8 @@ def scan(root: Path | str) -> list[Sample]:
 def seeded_sample(items: Sequence[T], limit: int | None, seed: int = 0) -> list[T]:
     """A seeded random `limit` of `items` in their own order (all of them without a limit), so a
     check run twice on one folder sees the same pictures."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit must be at least 1, got {limit}")
     if limit is None or limit >= len(items):
         return list(items)
     chosen = set(random.Random(seed).sample(range(len(items)), limit))

@@ -143,3 +143,6 @@ def test_cli_robustness_on_a_folder(small_classifier, labelled_folder, tmp_path,
     empty.mkdir()
     assert cli.main(["--model", str(head), "robustness", str(empty)]) != 0  # a clear error, no traceback
     assert "no images found" in capsys.readouterr().err
+    for limit in ("0", "-3"):  # a clear line, not "none of the images could be read" or random's own words
+        assert cli.main(["--model", str(head), "robustness", str(labelled_folder), "--limit", limit]) == 2
+        assert f"error: --limit must be at least 1, got {limit}" in capsys.readouterr().err

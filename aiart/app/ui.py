@@ -121,14 +121,14 @@ def escape_md(text: str) -> str:
 
 
 def layer_label(name: str) -> str:
-    """'block5_conv3' -> 'Block 5 · conv3 (large shapes)': layers grouped by VGG16 block;
-    several -> 'Blocks 2, 3, 4, 5 together (small textures to large shapes)'."""
-    blocks = [layer.split("_", 1)[0] for layer in split_layers(name)]
-    if len(blocks) > 1:
-        numbers = ", ".join(b.removeprefix("block") for b in blocks)
-        return f"Blocks {numbers} together ({BLOCK_HINTS.get(blocks[0], '')} to {BLOCK_HINTS.get(blocks[-1], '')})"
-    conv = name.split("_", 1)[1]
-    return f"Block {blocks[0].removeprefix('block')} · {conv} ({BLOCK_HINTS.get(blocks[0], '')})"
+    """'block5_conv3' -> 'Block 5 · conv3 (large shapes)': layers grouped by VGG16 block; several
+    -> 'Blocks 2-5 together' (short enough for the menu's box at 1280 px; 'Blocks 2, 4' if not a run)."""
+    block, conv = split_layers(name)[0].split("_", 1)
+    numbers = [int(layer.split("_", 1)[0].removeprefix("block")) for layer in split_layers(name)]
+    if len(numbers) == 1:
+        return f"Block {numbers[0]} · {conv} ({BLOCK_HINTS.get(block, '')})"
+    run = numbers == list(range(numbers[0], numbers[-1] + 1))
+    return f"Blocks {numbers[0]}-{numbers[-1]} together" if run else f"Blocks {', '.join(map(str, numbers))} together"
 
 
 # -- images -------------------------------------------------------------------------------------

@@ -34,4 +34,5 @@ def test_layer_labels_say_the_block_and_what_it_sees():
     from aiart.app.ui import layer_label
 
     assert layer_label("block5_conv3") == "Block 5 · conv3 (large shapes)"
-    assert layer_label(BLOCKS_2_TO_5) == "Blocks 2, 3, 4, 5 together (small textures to large shapes)"
+    assert layer_label(BLOCKS_2_TO_5) == "Blocks 2-5 together"
+    assert layer_label("block2_conv2+block4_conv3") == "Blocks 2, 4 together"

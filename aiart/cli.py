@@ -280,8 +280,10 @@ def cmd_faithfulness(args) -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"n={report['n']} images; deletion AUC: lower is better, insertion AUC: higher is better")
-    for name, aucs in [*report["methods"].items(), ("random", report["random"])]:
-        print(f"  {name:10s} deletion {aucs['deletion_auc']:.3f}  insertion {aucs['insertion_auc']:.3f}")
+    rows = [*report["methods"].items(), ("random", report["random"])]
+    width = max(len(name) for name, _ in rows)
+    for name, aucs in rows:
+        print(f"  {name:{width}s} deletion {aucs['deletion_auc']:.3f}  insertion {aucs['insertion_auc']:.3f}")
     return 0
 
 
@@ -295,10 +297,11 @@ def cmd_sanity(args) -> int:
         print(json.dumps(res.summary(), indent=2))
         return 0
     print(f"Spearman correlation with the original map ({res.layer}, {res.target}); flagged above {res.threshold}")
-    print(f"{'method':10s} " + " ".join(f"{s:>7s}" for s in res.stages[1:]))
+    width = max(len(m) for m in ["method", *res.correlations])
+    print(f"{'method':{width}s} " + " ".join(f"{s:>7s}" for s in res.stages[1:]))
     for m, corr in res.correlations.items():
         verdict = "FLAGGED: map ignores the model" if res.flagged[m] else "ok"
-        print(f"{m:10s} " + " ".join(f"{c:7.3f}" for c in corr) + f"  {verdict}")
+        print(f"{m:{width}s} " + " ".join(f"{c:7.3f}" for c in corr) + f"  {verdict}")
     return 0
 
 
@@ -358,7 +361,7 @@ def layer_arg(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from aiart.browse import FILTERS, SORTS
-    from aiart.cam import METHODS
+    from aiart.cam import FAST_METHODS, METHODS
     from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD
 
     p = argparse.ArgumentParser(
@@ -474,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("faithfulness", help="deletion/insertion AUCs of each CAM method vs random, over DIR")
     s.add_argument("dir", help="a folder of images (flat or AI_GENERATED/ + NON_AI_GENERATED/)")
     s.add_argument("--layer", default=None, type=layer_arg, help=f"{LAYER_HELP}; default {DEFAULT_LAYER}")
-    s.add_argument("--methods", default="gradcam,gradcam++,layercam,hirescam", help="comma-separated")
+    s.add_argument("--methods", default=",".join(FAST_METHODS), help="comma-separated")
     s.add_argument("--target", default=None, choices=CLASS_NAMES, help="default: the model's verdict per image")
     s.add_argument("--steps", type=int, default=8)
     s.add_argument("--limit", type=int, default=None, help="a seeded random sample of this many images")

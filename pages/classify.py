@@ -13,7 +13,7 @@ MAX_PICKS = 12
 ui.page_header(":material/image_search: Classify artwork")
 st.caption(
     "Drop images to see how likely each one is AI-generated, and which regions pushed the model "
-    "towards its answer (Grad-CAM heatmaps)."
+    "towards its answer (heatmaps)."
 )
 clf = ui.require_classifier()
 honesty.model_note(clf)

@@ -105,7 +105,13 @@ METHOD_LABELS = {
     "layercam": "LayerCAM",
     "hirescam": "HiResCAM",
     "scorecam": "Score-CAM (slower)",
+    "contribution": "Contributions",
 }
+METHOD_HELP = (
+    "**Contributions** split the score exactly: each region's share of it, counted through every layer "
+    "(the layer menu then only sets how fine the grid is). The others are the Grad-CAM family: the gradient "
+    "at one layer, weighed in different ways; Score-CAM masks the picture instead (slower)."
+)
 BLOCK_HINTS = {
     "block1": "fine detail",
     "block2": "small textures",
@@ -385,6 +391,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                 "Method",
                 list(METHODS),
                 format_func=lambda m: METHOD_LABELS.get(m, m),
+                help=METHOD_HELP,
                 width=180,
                 **remembered(f"method-{k}", DEFAULT_METHOD),
             )

@@ -61,34 +61,50 @@ def compiled(model: keras.Model, layer: str, kind: str):
 
     Traced once per model, layer and kind (the input signature is fixed), shared by all threads.
     """
+    return cached(model, (layer, kind), lambda: trace(model, layer, kind))
+
+
+def cached(model: keras.Model, key: tuple, build: Callable[[], Callable]):
+    """`build()` once per model and key, under a lock: every thread shares one traced function."""
     with _LOCK:
         per_model = _FUNCTIONS.setdefault(model, {})
-        if (layer, kind) in per_model:
-            return per_model[(layer, kind)]
-        taps = [conv_output(model, name) for name in split_layers(layer)]
-        tap = keras.Model(model.inputs, [*taps, model.outputs[0]])
-        spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
-        as_float = lambda maps: tuple(tf.cast(m, tf.float32) for m in maps)  # noqa: E731
-        if kind == "grad":
+        if key not in per_model:
+            per_model[key] = build()
+        return per_model[key]
 
-            @tf.function(input_signature=[spec, tf.TensorSpec((), tf.float32)])
-            def fn(x, sign):
-                with tf.GradientTape() as tape:
-                    *acts, logit = tap(x, training=False)
-                    tape.watch(acts)
-                    score = sign * tf.reduce_sum(logit)
-                grads = tape.gradient(score, acts)
-                return as_float(acts), as_float(grads), logit[:, 0]
 
-        else:
+def input_spec(model: keras.Model) -> tf.TensorSpec:
+    """Any batch of the model's input shape, so each function is traced once."""
+    return tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32)
 
-            @tf.function(input_signature=[spec])
-            def fn(x):
+
+def as_float(maps) -> tuple:
+    return tuple(tf.cast(m, tf.float32) for m in maps)
+
+
+def trace(model: keras.Model, layer: str, kind: str):
+    taps = [conv_output(model, name) for name in split_layers(layer)]
+    tap = keras.Model(model.inputs, [*taps, model.outputs[0]])
+    spec = input_spec(model)
+    if kind == "grad":
+
+        @tf.function(input_signature=[spec, tf.TensorSpec((), tf.float32)])
+        def fn(x, sign):
+            with tf.GradientTape() as tape:
                 *acts, logit = tap(x, training=False)
-                return as_float(acts), logit[:, 0]
+                tape.watch(acts)
+                score = sign * tf.reduce_sum(logit)
+            grads = tape.gradient(score, acts)
+            return as_float(acts), as_float(grads), logit[:, 0]
 
-        per_model[(layer, kind)] = fn
-        return fn
+    else:
+
+        @tf.function(input_signature=[spec])
+        def fn(x):
+            *acts, logit = tap(x, training=False)
+            return as_float(acts), logit[:, 0]
+
+    return fn
 
 
 def normalize(cams: np.ndarray) -> np.ndarray:
@@ -118,6 +134,7 @@ class BaseCAM:
 
     name = "base"
     uses_gradients = True
+    slow = False  # True: many passes per map, so checks that compare methods leave it out unless asked
 
     def __init__(self, model: keras.Model, layer: str, gate: Gate = no_gate):
         """`gate(pixels)` is held around every compiled pass, e.g. a server's budget of pixels in flight."""

@@ -14,6 +14,7 @@ from aiart.cam.base import BaseCAM, compiled, normalize, pixels, resize_maps
 class ScoreCAM(BaseCAM):
     name = "scorecam"
     uses_gradients = False
+    slow = True  # top_k masked copies per map
     top_k = 32
     pixels_per_pass = 16 * 224 * 224
 

@@ -48,6 +48,8 @@ class ChannelStats(keras.layers.Layer):
     reduction over the two spatial axes took 2.5x as long (measured over the 13 layers at 448 px),
     more than the bfloat16 conv stack itself; the sums agree to float32 rounding (3e-5)."""
 
+    moments = ("mean", "std")  # what `aiart.cam.contribution` splits over positions
+
     def call(self, x):
         shape = keras.ops.shape(x)
         flat = keras.ops.reshape(x, (shape[0], -1, x.shape[-1]))

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
-from aiart.cam import METHODS
+from aiart.cam import FAST_METHODS, METHODS
 from aiart.config import CLASS_NAMES
 from aiart.data.dataset import IMAGE_SUFFIXES, seeded_sample
 from aiart.data.images import ImageError, ImageSource, open_image
@@ -38,7 +38,6 @@ from aiart.model.classifier import Classifier, sigmoid
 STEPS = 8
 GRID = 14  # 16-pixel cells at 224: the size of one block5 activation
 RANDOM_ORDERS = 3
-FAST_METHODS = ("gradcam", "gradcam++", "layercam", "hirescam")  # Score-CAM costs 32 forwards per map
 BATCH = 32
 
 LogitsFn = Callable[[np.ndarray], np.ndarray]

@@ -160,7 +160,7 @@ def test_a_cards_layer_method_and_checks_survive_a_page_switch(app):
     app.file_uploader(key="uploader").set_value([("art.png", png_bytes(synthetic_art(3, True)), "image/png")]).run()
     (layer,) = [s for s in app.selectbox if s.key.startswith("layer-")]
     (method,) = [s for s in app.selectbox if s.key.startswith("method-")]
-    assert method.value == DEFAULT_METHOD == "hirescam"  # the method the faithfulness check chose
+    assert method.value == DEFAULT_METHOD == "contribution"  # the method the faithfulness check chose
     chosen = "block2_conv1" if layer.value != "block2_conv1" else "block1_conv2"
     layer.set_value(chosen)
     method.set_value("gradcam++").run()

@@ -1,9 +1,20 @@
 """aiart: tell AI-generated artwork from human-made, and show why (VGG16 + Grad-CAM)."""
 
+from aiart.breakdown import Breakdown, breakdown
 from aiart.config import CLASS_NAMES
 from aiart.data.images import ImageError, open_image
 from aiart.explain import Explanation, explain
 from aiart.model.classifier import Classifier
 from aiart.model.storage import load_classifier
 
-__all__ = ["CLASS_NAMES", "Classifier", "Explanation", "ImageError", "explain", "load_classifier", "open_image"]
+__all__ = [
+    "CLASS_NAMES",
+    "Breakdown",
+    "Classifier",
+    "Explanation",
+    "ImageError",
+    "breakdown",
+    "explain",
+    "load_classifier",
+    "open_image",
+]

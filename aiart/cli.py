@@ -66,6 +66,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    from aiart.breakdown import breakdown
     from aiart.data.images import ImageError
     from aiart.explain import explain
     from aiart.figure import explanation_png
@@ -73,6 +74,7 @@ def cmd_explain(args) -> int:
     clf = load(args)
     try:
         exp = explain(clf, Path(args.file), target=args.target, layer=args.layer, method=args.method)
+        parts = breakdown(clf, Path(args.file)).summary()
     except ImageError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
@@ -87,6 +89,7 @@ def cmd_explain(args) -> int:
                 "layer": exp.layer,
                 "method": exp.method,
                 "output": args.output,
+                "breakdown": parts,
             }
         )
     )
@@ -375,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_predict)
 
-    s = sub.add_parser("explain", help="Grad-CAM figure (image, heatmap, overlay) as PNG")
+    s = sub.add_parser("explain", help="heatmap figure (image, heatmap, overlay) as PNG; JSON: verdict, score by block")
     s.add_argument("file")
     s.add_argument("--layer", default=DEFAULT_LAYER, type=layer_arg, help=LAYER_HELP)
     s.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS))

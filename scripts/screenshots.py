@@ -73,7 +73,8 @@ def nav(page, title: str) -> None:
 
 
 def classify(page, out: Path) -> None:
-    """A batch of two with its results table, and the first card explaining both classes."""
+    """A batch of two with its results table, and the first card explaining both classes; then that
+    card's score breakdown by block."""
     page.wait_for_selector('[data-testid="stFileUploader"]', timeout=LONG)
     files = [
         ("dream-valley.png", png(painting(3, True, (480, 360)))),
@@ -89,6 +90,13 @@ def classify(page, out: Path) -> None:
     scroll_to(page, page.locator('[data-testid="stDataFrame"]'), offset=84)
     settle(page)
     page.screenshot(path=out / "classify.png")
+    card.get_by_text("Where does the score come from?").click()
+    chart = card.locator('[data-testid="stVegaLiteChart"]')
+    chart.wait_for(timeout=LONG)
+    settle(page)
+    scroll_to(page, chart, offset=160)
+    settle(page)
+    page.screenshot(path=out / "classify-breakdown.png")
 
 
 def browse(page, out: Path) -> None:

@@ -153,6 +153,18 @@ def test_cli_explain_averages_several_layers_and_names_a_wrong_one(tmp_path, sma
         assert says in capsys.readouterr().err
 
 
+def test_cli_explain_prints_the_breakdown(tmp_path, small_head, capsys):
+    from aiart import cli
+
+    image = tmp_path / "a.png"
+    synthetic_art(3, True).save(image)
+    assert cli.main(["--model", str(small_head), "explain", str(image), "-o", str(tmp_path / "f.png")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    parts = out["breakdown"]
+    assert {p["block"] for p in parts["shares"]} == {"block1", "block2", "block3"}
+    assert np.isfinite([parts["logit"], parts["average_logit"]]).all()
+
+
 @pytest.mark.parametrize(
     ("setup", "fragment"),
     [

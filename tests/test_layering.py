@@ -15,7 +15,7 @@ LAYERS = [
     {"config", "metrics"},
     {"cam"},
     {"data", "model"},
-    {"explain", "figure", "__init__"},
+    {"explain", "breakdown", "figure", "__init__"},
     {"training", "trust", "evaluate", "browse", "classroom"},
     {"app", "bench", "cli", "__main__"},
 ]

@@ -18,6 +18,7 @@ from aiart.app.keep import keep_widgets, remembered
 from aiart.cam.base import split_layers
 from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import DEFAULT_METHOD, default_layer, layer_choices
+from aiart.metrics import sigmoid
 from aiart.model.classifier import Classifier
 
 
@@ -287,6 +288,43 @@ def explanation(clf: Classifier, item: Item, layer: str, method: str, target: st
     return Explanation(item.image, heat.astype(np.float32) / 255.0, p_ai, clf.label(p_ai), target, layer, method)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _breakdown(_clf: Classifier, version: str, digest: str, _image: np.ndarray) -> dict:
+    from aiart.breakdown import breakdown
+
+    return breakdown(_clf, Image.fromarray(_image)).summary()
+
+
+VIEW_NAMES = {"plain": "the picture", "highpass": "its high-pass copy"}
+
+
+def score_breakdown(clf: Classifier, item: Item) -> None:
+    """A stacked bar per VGG16 block (one colour per view): how far it moved the score from an average
+    training picture's, in the logit's units; the bars add up to the whole move."""
+    import pandas as pd
+
+    summary = _breakdown(clf, clf.version, item.digest, item.image)
+    rows: dict[str, dict[str, float]] = {}
+    for part in summary["shares"]:
+        label = part["block"].replace("block", "Block ")  # short: Vega cuts long axis labels
+        rows.setdefault(label, {})[VIEW_NAMES.get(part["view"], part["view"])] = part["share"]
+    st.bar_chart(
+        pd.DataFrame.from_dict(rows, orient="index"),
+        horizontal=True,
+        stack=True,
+        x_label="",
+        y_label="evidence: ← human-made · AI →",  # horizontal: y names the value axis
+        height=240,
+    )
+    average = honesty.score_points(float(sigmoid(summary["average_logit"])))
+    move = summary["logit"] - summary["average_logit"]
+    st.caption(
+        f"Measured against an average picture of the training pool (AI score {average}%): together the "
+        f"blocks moved the evidence by {abs(move):.2f} towards {'AI' if move >= 0 else 'human-made'}. Block 1 reads "
+        "fine detail, block 5 large shapes; the high-pass copy keeps only what neighbouring pixels do not share."
+    )
+
+
 def file_stem(name: str) -> str:
     """A safe file-name stem for downloads, from any user-supplied name."""
     return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:60] or "image"
@@ -414,6 +452,8 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                     key=f"png-{k}-{target}",
                 )
             heat_legend(choice)
+            with st.expander("Where does the score come from?", icon=":material/stacked_bar_chart:"):
+                score_breakdown(clf, item)
             with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
                 from aiart.app.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
 

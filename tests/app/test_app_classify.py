@@ -183,3 +183,21 @@ def test_a_mistyped_precision_setting_gets_one_clear_message(monkeypatch, small_
     at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=120).run()
     assert not at.exception
     assert "unknown precision 'int4'" in at.error[0].value and "AIART_PRECISION" in at.error[0].value
+
+
+def test_the_score_breakdown_adds_up_to_the_move_from_the_average_picture(app, small_classifier):
+    """Under the heatmap: a bar per block and view, and a caption with the whole move, from aiart.breakdown."""
+    from PIL import Image
+
+    from aiart.app import ui
+    from aiart.breakdown import breakdown
+
+    app.pills(key="samples").set_value(["Sunset"]).run()
+    assert not app.exception
+    (expander,) = [e for e in app.expander if e.label == "Where does the score come from?"]
+    parts = breakdown(small_classifier, Image.fromarray(ui.sample_images()["Sunset"].image))
+    move = parts.logit - parts.average
+    (caption,) = [c.value for c in expander.caption]
+    assert f"moved the evidence by {abs(move):.2f}" in caption
+    assert ("towards AI" if move >= 0 else "towards human-made") in caption
+    assert len(expander.get("vega_lite_chart")) == 1

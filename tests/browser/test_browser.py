@@ -196,6 +196,27 @@ def test_layer_switch_changes_heatmap(new_page, app):
     page.screenshot(path=app.shots / "classify-layer.png")
 
 
+def test_the_score_breakdown_draws_its_bars_inside_the_card(new_page, app):
+    """Only a browser draws the Vega chart: it must render (not blank) and fit the card's column."""
+    page = new_page()
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
+    upload(page, [("blocks.png", picture(5, True))])
+    card = card_of(page, "blocks.png")
+    card.locator(METRIC).wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    card.get_by_text("Where does the score come from?").click()
+    chart = card.locator('[data-testid="stVegaLiteChart"]')
+    chart.locator("canvas, svg").first.wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    chart.scroll_into_view_if_needed()
+    box, frame = chart.bounding_box(), card.bounding_box()
+    assert box["height"] > 150 and box["width"] > 300, box
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (box, frame)
+    assert pixel_std(chart.screenshot()) > BLANK
+    assert "moved the evidence by" in card.inner_text()
+    page.screenshot(path=app.shots / "classify-breakdown.png")
+
+
 def test_browse_tiles_metrics_and_explain(new_page, app):
     page = new_page()
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").click(timeout=FIRST_RUN)

@@ -1,0 +1,75 @@
+"""Where the score comes from: how far each VGG16 block, in each view, moved the logit away from an
+average picture of the training pool.
+
+The head reads every tapped conv layer's channel means and standard deviations (of each view),
+standardized by the training pool's means. With g the gradient of the logit with respect to those
+statistics f, the share of statistic j is g_j (f_j - mean_j): for a linear head (the shipped probe)
+the shares add up exactly to the logit minus the logit of the average statistics, for a deeper head
+(the Train page's) to first order. Summed by view and block, they tell a class whether fine detail
+(block 1) or large shapes (block 5), in the picture or in its high-pass copy, made the verdict.
+The heatmap says *where* in the picture; this says *which kind* of evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from aiart.data.images import ImageSource, open_image
+from aiart.model.backbone import FILTERS
+from aiart.model.classifier import Classifier
+
+
+@dataclass
+class Breakdown:
+    logit: float  # the picture's logit (P(AI) = sigmoid)
+    average: float  # the logit of the training pool's average statistics
+    shares: dict[tuple[str, str], float]  # (view, block) -> its share of logit - average, views and blocks in order
+
+    def by_block(self) -> dict[str, dict[str, float]]:
+        """block -> {view: share}: one row per block, one column per view, for a stacked bar chart."""
+        rows: dict[str, dict[str, float]] = {}
+        for (view, block), share in self.shares.items():
+            rows.setdefault(block, {})[view] = share
+        return rows
+
+    def summary(self) -> dict:
+        return {
+            "logit": self.logit,
+            "average_logit": self.average,
+            "shares": [{"view": v, "block": b, "share": s} for (v, b), s in self.shares.items()],
+        }
+
+
+def feature_groups(clf: Classifier) -> list[tuple[str, str]]:
+    """(view, block) of each position of the feature vector: per view, each tap's means then stds."""
+    blocks = [tap.split("_")[0] for tap in clf.info.taps]
+    per_view = [block for block in blocks for _ in range(2 * FILTERS[block])]
+    return [(view, block) for view in clf.info.views for block in per_view]
+
+
+def training_mean(clf: Classifier, width: int) -> np.ndarray:
+    """The statistics the head standardizes around (its `standardize` layer's mean); zeros without one."""
+    names = {layer.name for layer in clf.head.layers}
+    if "standardize" not in names:
+        return np.zeros(width, np.float32)
+    return np.asarray(clf.head.get_layer("standardize").mean, np.float32).reshape(-1)[:width]
+
+
+def breakdown(clf: Classifier, image: ImageSource) -> Breakdown:
+    """The logit of `image` against the average picture's, split by view and block."""
+    features = clf.features_of_batch(clf.to_batch([open_image(image)]))
+    mean = training_mean(clf, features.shape[1])
+    f = tf.convert_to_tensor(features, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(f)
+        logit = clf.scorer(f, training=False)
+    grads = tape.gradient(logit, f).numpy()[0]
+    per_feature = grads * (features[0] - mean)
+    shares: dict[tuple[str, str], float] = {}
+    for group, share in zip(feature_groups(clf), per_feature):
+        shares[group] = shares.get(group, 0.0) + float(share)
+    average = float(clf.logits_of_features(mean[None])[0])
+    return Breakdown(float(logit.numpy()[0, 0]), average, shares)

@@ -51,9 +51,21 @@ def load(args):
 
 
 def cmd_predict(args) -> int:
+    from aiart.data.images import open_image
+    from aiart.trust.softness import is_soft
+
     clf = load(args)
     records = clf.classify([Path(f) for f in args.files])
-    out = [{"path": f, "p_ai": r.p_ai, "label": r.label, "error": r.error} for f, r in zip(args.files, records)]
+    out = [
+        {
+            "path": f,
+            "p_ai": r.p_ai,
+            "label": r.label,
+            "error": r.error,
+            "soft": None if r.error else is_soft(clf, open_image(f)),
+        }
+        for f, r in zip(args.files, records)
+    ]
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
@@ -61,7 +73,10 @@ def cmd_predict(args) -> int:
             if r["error"]:
                 print(f"{r['path']}\terror: {r['error']}")
             else:
-                print(f"{r['path']}\tP(AI)={r['p_ai']:.3f}\t{r['label']}")
+                soft = (
+                    "\tsoft picture: softer than 95% of the training pool, so AI is likelier said" if r["soft"] else ""
+                )
+                print(f"{r['path']}\tP(AI)={r['p_ai']:.3f}\t{r['label']}{soft}")
     return 0
 
 

@@ -96,8 +96,8 @@ BAD_KINDS = sorted([*BAD, *EXTRA_BAD])
 @pytest.mark.parametrize("kind", GOOD_KINDS)
 def test_cli_predicts_every_good_kind(batch, kind, small_classifier):
     path, record = batch[kind]
-    assert set(record) == {"path", "p_ai", "label", "error"}
-    assert record["error"] is None
+    assert set(record) == {"path", "p_ai", "label", "error", "soft"}
+    assert record["error"] is None and record["soft"] is None  # the small test model stores no sharpness level
     assert 0.0 <= record["p_ai"] <= 1.0
     assert record["label"] in CLASS_NAMES
     # the CLI and the Python API agree on the same file (batch composition moves float round-off)
@@ -123,6 +123,28 @@ def test_cli_human_output_names_each_bad_file(tmp_path, small_head):
     lines = proc.stdout.strip().splitlines()
     assert lines[0].startswith(f"{good}\tP(AI)=")
     assert lines[1].startswith(f"{bad}\terror: truncated")
+
+
+def test_cli_predict_marks_a_picture_softer_than_the_models_pool(tmp_path, small_classifier, capsys):
+    import dataclasses
+
+    from PIL import ImageFilter
+
+    from aiart import cli
+    from aiart.trust.softness import sharpness
+
+    sharp = synthetic_art(0, True, (64, 64))
+    sharp.save(tmp_path / "sharp.png")
+    sharp.filter(ImageFilter.GaussianBlur(2)).save(tmp_path / "soft.png")
+    level = 0.9 * sharpness(sharp, small_classifier.input_size)
+    info = dataclasses.replace(small_classifier.info, metrics={"sharpness": {"soft_below": level}})
+    save_head(small_classifier.head, info, tmp_path / "m.keras")
+    files = [str(tmp_path / "sharp.png"), str(tmp_path / "soft.png")]
+    assert cli.main(["--model", str(tmp_path / "m.keras"), "predict", "--json", *files]) == 0
+    assert [r["soft"] for r in json.loads(capsys.readouterr().out)] == [False, True]
+    assert cli.main(["--model", str(tmp_path / "m.keras"), "predict", *files]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert "soft picture" not in first and "soft picture" in second
 
 
 def test_cli_explain_bad_file_is_one_line(tmp_path, small_head):

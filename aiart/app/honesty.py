@@ -97,3 +97,9 @@ def caveat(clf: Classifier) -> str:
 def model_note(clf: Classifier) -> None:
     """The banner under a page title that shows verdicts."""
     st.caption(f":material/info: {caveat(clf)} Treat a verdict as a discussion starter, not as evidence.")
+
+
+SOFT_WARNING = (
+    "**Softer than 95 in 100 of the pictures it learned from.** Softening (blur, enlarging) pushes its "
+    "AI score up: in tests, verdicts with this warning were right less than half the time."
+)  # measured: README, "A warning for soft pictures"

@@ -295,6 +295,14 @@ def _breakdown(_clf: Classifier, version: str, digest: str, _image: np.ndarray) 
     return breakdown(_clf, Image.fromarray(_image)).summary()
 
 
+@st.cache_data(max_entries=512, show_spinner=False)
+def _soft(_clf: Classifier, version: str, digest: str, _image: np.ndarray) -> bool | None:
+    """`aiart.trust.softness.is_soft`, once per picture and model."""
+    from aiart.trust.softness import is_soft
+
+    return is_soft(_clf, Image.fromarray(_image))
+
+
 VIEW_NAMES = {"plain": "the picture", "highpass": "its high-pass copy"}
 
 
@@ -393,6 +401,8 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             st.image(fit(item.image, (360, 300)), width="content", caption="Original")
             st.metric("AI score", f"{honesty.score_points(p_ai)}%", help=honesty.SCORE_HELP)
             st.markdown(honesty.verdict_line(clf, p_ai))
+            if _soft(clf, clf.version, item.digest, item.image):
+                st.warning(honesty.SOFT_WARNING, icon=":material/blur_on:")
             if item.digest in clf.trained_on:
                 st.badge("seen in training", icon=":material/school:", color="gray")
                 st.caption("The model learned from this very picture, so its verdict here proves little.")

@@ -21,6 +21,7 @@ from aiart.model.classifier import Classifier, HeadInfo, sigmoid, tuned_convs, u
 from aiart.training import finetune, validate
 from aiart.training.fit import TrainConfig, fit_head, fold_calibration
 from aiart.training.probe import DEFAULT_C, fit_probe, probe_fitter, probe_head
+from aiart.trust import softness
 
 # The Train page's feature base, smaller than the shipped model's 448 so a class session stays short.
 # Yardstick (a probe on the whole pool, 3 x 5 source-held-out folds): 224x224 0.770 +- 0.007,
@@ -318,6 +319,7 @@ def train_default(
             "yardstick": report.as_dict(),
             "unsure": band,
             "cross_source": metrics.summary(report.p[0], y, 0.5, band["half_width"]),
+            "sharpness": softness.reference([s.path for s in kept], clf.input_size),  # the soft-picture warning's level
         },
     )
     return head, info, content_hashes([s.path for s in kept])

@@ -201,3 +201,24 @@ def test_the_score_breakdown_adds_up_to_the_move_from_the_average_picture(app, s
     assert f"moved the evidence by {abs(move):.2f}" in caption
     assert ("towards AI" if move >= 0 else "towards human-made") in caption
     assert len(expander.get("vega_lite_chart")) == 1
+
+
+def test_a_soft_picture_gets_a_warning_beside_its_verdict(app, small_classifier, monkeypatch):
+    """The shipped model stores its pool's sharpness level; a picture below it is flagged, a sharp one not."""
+    import dataclasses
+
+    from PIL import ImageFilter
+
+    from aiart.app import honesty
+    from aiart.trust.softness import sharpness
+
+    sharp = synthetic_art(41, False, (96, 96))
+    soft = sharp.filter(ImageFilter.GaussianBlur(2))
+    level = 0.9 * sharpness(sharp, small_classifier.input_size)
+    info = dataclasses.replace(small_classifier.info, metrics={"sharpness": {"soft_below": level}})
+    monkeypatch.setattr(small_classifier, "info", info)
+    files = [("sharp.png", png_bytes(sharp), "image/png"), ("soft.png", png_bytes(soft), "image/png")]
+    app.file_uploader(key="uploader").set_value(files).run()
+    assert not app.exception
+    warned = [w for w in app.warning if w.value == honesty.SOFT_WARNING]
+    assert len(warned) == 1  # the soft copy only

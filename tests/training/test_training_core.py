@@ -85,6 +85,8 @@ def test_train_default_reports_the_yardstick_calibrates_and_lists_its_images(sma
     assert sorted(trained) == sorted(content_hash(s.path.read_bytes()) for s in samples)
     cal = info.training["calibration"]
     assert cal["a"] > 0 and cal["b"] == 0 and head.output_shape == (None, 1)
+    sharp = info.metrics["sharpness"]  # the soft-picture warning's level, from these very pictures
+    assert sharp["n"] == 18 and 0 < sharp["soft_below"] <= sharp["median"] and sharp["quantile"] == 0.05
 
 
 def test_saved_trained_head_holds_weights_only(tmp_path):

@@ -134,6 +134,16 @@ def card_of(page, name: str):
     return page.locator(CARD, has=page.get_by_text(name, exact=True))
 
 
+def one_card(page, name: str, data: bytes):
+    """Upload one picture on Classify and wait until its card is drawn and the app idle."""
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
+    upload(page, [(name, data)])
+    card = card_of(page, name)
+    card.locator(METRIC).wait_for(timeout=FIRST_RUN)
+    wait_idle(page)
+    return card
+
+
 def test_classify_upload_drop_and_heatmaps(new_page, app):
     page = new_page()
     t0 = time.monotonic()
@@ -169,11 +179,7 @@ def test_classify_upload_drop_and_heatmaps(new_page, app):
 
 def test_layer_switch_changes_heatmap(new_page, app):
     page = new_page()
-    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
-    upload(page, [("layers.png", picture(4, False))])
-    card = card_of(page, "layers.png")
-    card.locator(METRIC).wait_for(timeout=FIRST_RUN)
-    wait_idle(page)
+    card = one_card(page, "layers.png", picture(4, False))
     heatmap = card.locator('[data-testid="stImage"]', has_text="What looks").locator("img")
     check_images(card, at_least=2)
     src, before = heatmap.get_attribute("src"), heatmap.screenshot()
@@ -199,11 +205,7 @@ def test_layer_switch_changes_heatmap(new_page, app):
 def test_the_score_breakdown_draws_its_bars_inside_the_card(new_page, app):
     """Only a browser draws the Vega chart: it must render (not blank) and fit the card's column."""
     page = new_page()
-    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=FIRST_RUN)
-    upload(page, [("blocks.png", picture(5, True))])
-    card = card_of(page, "blocks.png")
-    card.locator(METRIC).wait_for(timeout=FIRST_RUN)
-    wait_idle(page)
+    card = one_card(page, "blocks.png", picture(5, True))
     card.get_by_text("Where does the score come from?").click()
     chart = card.locator('[data-testid="stVegaLiteChart"]')
     chart.locator("canvas, svg").first.wait_for(timeout=FIRST_RUN)

@@ -383,7 +383,7 @@ def error_card(item: Item) -> None:
 
 
 def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
-    """Verdict, Grad-CAM overlay(s) and controls for one image; widget keys end in the content hash.
+    """Verdict, heatmap overlay(s) and controls for one image; widget keys end in the content hash.
 
     Wrap it in `st.fragment` (or call it in a dialog) so a control change reruns only this card.
     """
@@ -462,8 +462,15 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                     key=f"png-{k}-{target}",
                 )
             heat_legend(choice)
-            with st.expander("Where does the score come from?", icon=":material/stacked_bar_chart:"):
-                score_breakdown(clf, item)
+            parts = st.expander(  # computed only while open: a features pass per picture
+                "Where does the score come from?",
+                icon=":material/stacked_bar_chart:",
+                key=f"breakdown-{k}",
+                on_change="rerun",
+            )
+            if parts.open:
+                with parts:
+                    score_breakdown(clf, item)
             with st.expander("Can I trust this heatmap?", icon=":material/fact_check:"):
                 from aiart.app.trust_ui import faithfulness_panel, robustness_panel, sanity_panel
 

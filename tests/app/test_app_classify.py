@@ -194,6 +194,11 @@ def test_the_score_breakdown_adds_up_to_the_move_from_the_average_picture(app, s
 
     app.pills(key="samples").set_value(["Sunset"]).run()
     assert not app.exception
+    (closed,) = [e for e in app.expander if e.label == "Where does the score come from?"]
+    assert not closed.get("vega_lite_chart")  # nothing is computed while it is closed
+    key = card_key(app, "layer-").replace("layer-", "breakdown-")
+    app.session_state[key] = True  # what opening it does
+    app.run()
     (expander,) = [e for e in app.expander if e.label == "Where does the score come from?"]
     parts = breakdown(small_classifier, Image.fromarray(ui.sample_images()["Sunset"].image))
     move = parts.logit - parts.average

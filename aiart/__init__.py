@@ -1,4 +1,4 @@
-"""aiart: tell AI-generated artwork from human-made, and show why (VGG16 + Grad-CAM)."""
+"""aiart: tell AI-generated artwork from human-made, and show why (VGG16, heatmaps that add up to the score)."""
 
 from aiart.breakdown import Breakdown, breakdown
 from aiart.config import CLASS_NAMES

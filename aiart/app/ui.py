@@ -353,7 +353,7 @@ SANITY_FLAGGED = ("gradcam++", "layercam", "scorecam")
 SANITY_WARNING = (
     "This method failed the sanity check on the shipped model: its map barely changed when the model was "
     "randomized (see the README), so it may show the picture more than the model's reasoning. Prefer "
-    "Grad-CAM or HiResCAM to see why the model decided."
+    "Contributions (the default), Grad-CAM or HiResCAM to see why the model decided."
 )
 
 

@@ -32,7 +32,7 @@ def pixels(x) -> int:
 
 
 _FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # held while a graph is built through Keras layers (see `cached`)
 
 
 def split_layers(layer: str) -> tuple[str, ...]:
@@ -76,6 +76,21 @@ def cached(model: keras.Model, key: tuple, build: Callable[[], Callable]):
             fn.get_concrete_function()  # every function here has a full input_signature
             per_model[key] = fn
         return per_model[key]
+
+
+def traced_on_first_call(fn):
+    """A tf.function with a full input_signature, traced on its first call under the lock that
+    `cached` holds, so a model's own passes never trace beside a CAM function either."""
+    ready = threading.Event()
+
+    def call(*args):
+        if not ready.is_set():
+            with _LOCK:
+                fn.get_concrete_function()
+                ready.set()
+        return fn(*args)
+
+    return call
 
 
 def input_spec(model: keras.Model) -> tf.TensorSpec:

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from keras.applications.vgg16 import preprocess_input
 
-from aiart.cam.base import pixels
+from aiart.cam.base import pixels, traced_on_first_call
 from aiart.config import CLASS_NAMES, UNSURE
 from aiart.data.images import ImageError, ImageSource, open_image, resize_longest, resize_square
 from aiart.metrics import sigmoid
@@ -345,11 +345,14 @@ class Classifier:
         self.conv_layers = tuple(n for n in CONV_LAYERS if n in {layer.name for layer in self.model.layers})
         side = None if self.keep_aspect else self.input_size
         spec = tf.TensorSpec((None, side, side, 3), tf.float32)
-        self._logits = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
-        self._features = tf.function(lambda x: self.features_model(x, training=False), input_signature=[spec])
-        self._head = tf.function(
-            lambda f: self.scorer(f, training=False),
-            input_signature=[tf.TensorSpec((None, feats.shape[-1]), tf.float32)],
+        once = traced_on_first_call  # no two threads build graphs through the same layers at once
+        self._logits = once(tf.function(lambda x: self.model(x, training=False), input_signature=[spec]))
+        self._features = once(tf.function(lambda x: self.features_model(x, training=False), input_signature=[spec]))
+        self._head = once(
+            tf.function(
+                lambda f: self.scorer(f, training=False),
+                input_signature=[tf.TensorSpec((None, feats.shape[-1]), tf.float32)],
+            )
         )
 
     # -- batches of preprocessed arrays -------------------------------------------------------

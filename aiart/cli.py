@@ -74,7 +74,7 @@ def cmd_predict(args) -> int:
                 print(f"{r['path']}\terror: {r['error']}")
             else:
                 soft = (
-                    "\tsoft picture: softer than 95% of the training pool, so AI is likelier said" if r["soft"] else ""
+                    "\tsoft picture: softer than 95% of the training pool, which pushes P(AI) up" if r["soft"] else ""
                 )
                 print(f"{r['path']}\tP(AI)={r['p_ai']:.3f}\t{r['label']}{soft}")
     return 0

@@ -99,7 +99,6 @@ def on_grid(parts: list[np.ndarray], grid: tuple[int, int]) -> np.ndarray:
 
 class ContributionCAM(BaseCAM):
     name = "contribution"
-    uses_gradients = False  # of the conv layers: only the head's
 
     def activations(self, x: np.ndarray, sign: float) -> tuple[list[np.ndarray], None, np.ndarray]:
         """One map of summed shares per layer of `layer` (its grid), centred, in place of activations."""

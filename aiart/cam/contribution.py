@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from aiart.cam.base import BaseCAM, as_float, cached, conv_output, input_spec, pixels, split_layers
+from aiart.cam.base import BaseCAM, cached, conv_output, input_spec, pixels, split_layers
 
 
 def pooled_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -47,18 +47,25 @@ def pooled_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 def shares(acts: tf.Tensor, pooled: tf.Tensor, grads: tf.Tensor | None) -> tf.Tensor:
     """(B, h, w, C) activations, their (B, C) means or (B, 2C) means and stds, and the score's gradient
-    with respect to those -> (B, h, w): each position's share of the score."""
+    with respect to those -> (B, h, w) float32: each position's share of the score.
+
+    The activations are read in their own format (bfloat16 on most CPUs here) and never copied to
+    float32: every layer's map is read once more, so this work is bound by memory, not arithmetic."""
     if grads is None:  # statistics the score does not read
         return tf.zeros(tf.shape(acts)[:3])
     channels = acts.shape[-1]
     weights = grads[:, :channels]
+    total = 0.0
     if pooled.shape[-1] == 2 * channels:  # a(x)(a(x) - mu) g_std / sigma = a(x)^2 v - a(x) mu v
         v = grads[:, channels:] / pooled[:, channels:]
         weights -= pooled[:, :channels] * v
-        total = tf.einsum("bhwc,bc->bhw", acts, weights) + tf.einsum("bhwc,bc->bhw", tf.square(acts), v)
-    else:
-        total = tf.einsum("bhwc,bc->bhw", acts, weights)
-    return total / tf.cast(tf.shape(acts)[1] * tf.shape(acts)[2], tf.float32)
+        total = weighted_sum(tf.square(acts), v)
+    return (total + weighted_sum(acts, weights)) / tf.cast(tf.shape(acts)[1] * tf.shape(acts)[2], tf.float32)
+
+
+def weighted_sum(maps: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    """sum_c maps[..., c] * weights[:, c] per position, in the maps' format, returned as float32."""
+    return tf.cast(tf.einsum("bhwc,bc->bhw", maps, tf.cast(weights, maps.dtype)), tf.float32)
 
 
 def compiled_shares(model: keras.Model, layer: str):
@@ -77,7 +84,7 @@ def compiled_shares(model: keras.Model, layer: str):
                 acts, pooled, maps, logit = tap(x, training=False)
                 score = sign * tf.reduce_sum(logit)
             grads = tape.gradient(score, pooled)
-            parts = tuple(shares(a, p, g) for a, p, g in zip(as_float(acts), as_float(pooled), grads))
+            parts = tuple(shares(a, p, g) for a, p, g in zip(acts, pooled, grads))
             return parts, tuple(tf.shape(m)[1:3] for m in maps), logit[:, 0]
 
         return fn

@@ -40,24 +40,47 @@ DEFAULT_INPUT_SIZE = 224  # measured: same cross-source accuracy as 256, 0.77x t
 DEFAULT_TAPS = CONV_LAYERS  # channel mean+std of all 13 conv layers beat any single layer or subset
 
 
+@tf.custom_gradient
+def channel_moments(x: tf.Tensor) -> tuple[tuple[tf.Tensor, tf.Tensor], Callable]:
+    """(B, H, W, C) -> float32 per-channel means of x and of x^2 over space, read in x's own format.
+
+    Each row is summed in x's format (the kernels accumulate in float32 and round each row's sum
+    once), the rows in float32, and the squares come from row norms, so the map is read twice and no
+    float32 copy or squared map is written. A 448 px two-view pass spent 116 ms on the statistics of
+    the 13 conv layers that way before and 36 ms this way (bare conv stack: 95 ms); in bfloat16 the
+    means and stds moved by 3e-4 of their size (median; 2e-3 at the 99th percentile).
+    The gradient is written out: a norm's own is undefined on rows of zeros, which ReLU maps have.
+    """
+    positions = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
+    mean = tf.reduce_sum(tf.cast(tf.reduce_sum(x, axis=2), tf.float32), axis=1) / positions
+    norms = tf.cast(tf.math.reduce_euclidean_norm(x, axis=2), tf.float32)
+    square = tf.reduce_sum(tf.square(norms), axis=1) / positions
+
+    def grad(d_mean: tf.Tensor, d_square: tf.Tensor) -> tf.Tensor:
+        d_mean = tf.cast(d_mean / positions, x.dtype)[:, None, None, :]
+        d_square = tf.cast(2 * d_square / positions, x.dtype)[:, None, None, :]
+        return d_mean + x * d_square
+
+    return (mean, square), grad
+
+
 @keras.saving.register_keras_serializable(package="aiart")
 class ChannelStats(keras.layers.Layer):
     """Per-channel mean and standard deviation over space: texture statistics that ignore layout.
 
-    Each moment is one matrix product of the flattened map with a row of 1/positions: on a CPU a
-    reduction over the two spatial axes took 2.5x as long (measured over the 13 layers at 448 px),
-    more than the bfloat16 conv stack itself; the sums agree to float32 rounding (3e-5)."""
+    It reads the conv map in the map's own format (`channel_moments`) and returns float32."""
 
     moments = ("mean", "std")  # what `aiart.cam.contribution` splits over positions
 
+    def __init__(self, **kwargs):
+        super().__init__(**{**kwargs, "autocast": False})
+
     def call(self, x):
-        shape = keras.ops.shape(x)
-        flat = keras.ops.reshape(x, (shape[0], -1, x.shape[-1]))
-        positions = shape[1] * shape[2]
-        average = keras.ops.ones((shape[0], 1, positions), dtype=x.dtype) / keras.ops.cast(positions, x.dtype)
-        mean = keras.ops.matmul(average, flat)[:, 0]
-        var = keras.ops.matmul(average, keras.ops.square(flat))[:, 0] - keras.ops.square(mean)
-        return keras.ops.concatenate([mean, keras.ops.sqrt(keras.ops.relu(var) + 1e-6)], axis=-1)
+        mean, square = channel_moments(x)
+        return keras.ops.concatenate([mean, keras.ops.sqrt(keras.ops.relu(square - keras.ops.square(mean)) + 1e-6)], -1)
+
+    def compute_output_spec(self, x):
+        return keras.KerasTensor((x.shape[0], 2 * x.shape[-1]), dtype="float32")
 
 
 def high_pass(x):
@@ -130,7 +153,7 @@ def build_feature_graph(
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """image -> concatenated ChannelStats of `taps` (of each of `views`); shared by the feature
     extractor and classifier. `layers`: existing conv layers to call by name instead of new ImageNet
-    ones; `dtype`: the conv stack's dtype policy (the statistics are always float32)."""
+    ones; `dtype`: the conv stack's dtype policy (the statistics always come out float32)."""
     deepest = max(taps, key=CONV_LAYERS.index)
     image = keras.Input((input_size, input_size, 3), name="image")  # None x None: any shape
     x = image if tuple(views) == PLAIN else StackViews(views, name="views")(image)

@@ -4,7 +4,8 @@ VGG16's convolutions run at the cores' float32 FMA peak, so a narrower format is
 left on a CPU. Where the CPU multiplies bfloat16 natively (AVX512_BF16 or AMX, which oneDNN uses),
 a 448 px pass is several times faster and the pooled features agree with float32 to well under
 1%; elsewhere bfloat16 would be emulated and slower, so float32 stays. Only the conv stack changes
-format: the channel statistics, the head and every gradient map the app shows are float32.
+format: the channel statistics read its bfloat16 maps as they are and come out float32, and the head
+and every gradient map the app shows are float32.
 """
 
 from __future__ import annotations

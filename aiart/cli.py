@@ -233,6 +233,10 @@ def cmd_train(args) -> int:
                 "holdout_sources": data.holdout,
                 "val_accuracy": m.get("accuracy"),
                 "val_ece": m.get("ece"),
+                "unsure": result.info.unsure,  # the "not sure" band's half-width, fitted on the held-out sources
+                "val_coverage": m.get("coverage"),
+                "val_accuracy_when_sure": m.get("accuracy_when_sure"),
+                "cross_fitted": m.get("cross_fitted", False),  # ECE and the two above chose nothing
             }
         )
     )

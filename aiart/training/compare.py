@@ -56,9 +56,8 @@ def compare(
     labels = [(pi >= clf.threshold).astype(int) for pi, clf in zip(p, (a, b))]
     idx = np.flatnonzero(labels[0] != labels[1])
     order = idx[np.argsort(-np.abs(p[0][idx] - p[1][idx]), kind="stable")]
-    return Comparison(
-        names, y, p, (metrics.summary(p[0], y, a.threshold), metrics.summary(p[1], y, b.threshold)), order
-    )
+    summaries = tuple(metrics.summary(pi, y, clf.threshold, clf.info.unsure) for pi, clf in zip(p, (a, b)))
+    return Comparison(names, y, p, summaries, order)
 
 
 def seen_count(trained_on: frozenset[str], samples: list[Sample]) -> int:
@@ -73,6 +72,16 @@ def metric_rows(cmp: Comparison) -> list[dict]:
         {"metric": "accuracy", cmp.names[0]: sa["accuracy"], cmp.names[1]: sb["accuracy"]},
         {"metric": "balanced accuracy", cmp.names[0]: sa["balanced_accuracy"], cmp.names[1]: sb["balanced_accuracy"]},
         {"metric": "calibration error, ECE (lower is better)", cmp.names[0]: sa["ece"], cmp.names[1]: sb["ece"]},
+        {
+            "metric": "gives a verdict (outside its 'not sure' band)",
+            cmp.names[0]: sa["coverage"],
+            cmp.names[1]: sb["coverage"],
+        },
+        {
+            "metric": "right when it gives a verdict",
+            cmp.names[0]: sa["accuracy_when_sure"],
+            cmp.names[1]: sb["accuracy_when_sure"],
+        },
     ]
     for cls in CLASS_NAMES:
         for m in ("precision", "recall", "f1"):

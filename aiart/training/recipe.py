@@ -175,7 +175,8 @@ def train_split(
     strategy: tf.distribute.Strategy | None = None,
     stopped: Callable[[], bool] = lambda: False,
 ) -> Result:
-    """Features (cached), fit, calibrate (temperature) on the held-out sources, report their metrics.
+    """Features (cached), fit, then calibration (temperature) and "not sure" band fitted on the held-out
+    sources as for the shipped model; the metrics reported are cross-fitted (`validate.held_out_calibration`).
 
     `augment` adds mirrored copies of the training images (never of the validation images).
     With `config.finetune_epochs`, the head trained on frozen features then goes on training with
@@ -203,15 +204,18 @@ def train_split(
             head, history, z_va = tuned.fit(head, history, x_tr, y_tr, x_va, y_va, config, callbacks, strategy)
     if z_va is None:
         z_va = clf_logits(head, x_va)
-    if len(y_va) and len(set(y_va.tolist())) == 2:
-        a, b = validate.temperature(z_va, y_va)
-        fold_calibration(head, a, b)
-        z_va = a * z_va + b
+    scores, unsure = (metrics.summary(sigmoid(z_va), y_va) if len(y_va) else {}), 0.0
+    if len(set(y_va.tolist())) == 2:  # calibration and band as the shipped model's, from these held-out sources
+        held = validate.held_out_calibration(z_va, y_va, [s.source for s in val_samples])
+        fold_calibration(head, held.a, 0.0)
+        z_va = held.a * z_va
+        scores, unsure = held.summary(y_va), held.band["half_width"]
     val_p = sigmoid(z_va) if len(y_va) else np.zeros(0)
     info = HeadInfo(
         input_size=clf.input_size,
         taps=clf.info.taps,
         threshold=0.5,
+        unsure=unsure,
         training={
             "n_train": n_images,
             "mirrored_copies": len(y_tr) - n_images,
@@ -221,7 +225,7 @@ def train_split(
             "epochs_run": len(history.get("loss", [])),
             **({"finetuned": list(tuned_convs(head))} if config.finetune_epochs else {}),
         },
-        metrics=metrics.summary(val_p, y_va) if len(y_va) else {},
+        metrics=scores,
     )
     return Result(head, info, history, val_p, val_samples, time.monotonic() - start)
 

@@ -141,6 +141,51 @@ def unsure_band(
     return {"half_width": 0.5, "coverage": 0.0, "accuracy_when_sure": float("nan"), "target": target}
 
 
+@dataclass
+class HeldOutCalibration:
+    """What a model scored on held-out sources keeps (`a`, `band`: fitted on all of them), and numbers
+    for those images that chose nothing (`p`, `half`: each half of the sources calibrated and banded by
+    the other half, when both halves hold both classes; else the kept fit's, `cross_fitted` False)."""
+
+    a: float
+    band: dict
+    p: np.ndarray
+    half: np.ndarray
+    cross_fitted: bool
+
+    def summary(self, y: np.ndarray) -> dict:
+        """`metrics.summary` of the honest P(AI), its band's coverage and accuracy per image's own band."""
+        coverage, right = metrics.when_sure(self.p, y, self.half)
+        return {
+            **metrics.summary(self.p, y),
+            "coverage": coverage,
+            "accuracy_when_sure": right,
+            "band": self.band,
+            "cross_fitted": self.cross_fitted,
+        }
+
+
+def held_out_calibration(
+    z: np.ndarray, y: np.ndarray, groups: Sequence[str], target: float = 0.9
+) -> HeldOutCalibration:
+    """Temperature and "not sure" band from the logits `z` of images whose sources the model never saw
+    (a Train session's validation), each source weighted alike as for the shipped model."""
+    z, y = np.asarray(z, float), np.asarray(y, int)
+    w = source_weights(groups)
+    a, b = temperature(z, y, w)
+    band = unsure_band(metrics.sigmoid(a * z + b), y, target, weights=w)
+    fold = source_folds(groups, 2)
+    p, half = np.zeros(len(y)), np.zeros(len(y))
+    for f in (0, 1):
+        rest, test = fold != f, fold == f
+        if len(set(y[rest].tolist())) < 2 or not test.any():
+            return HeldOutCalibration(a, band, metrics.sigmoid(a * z + b), np.full(len(y), band["half_width"]), False)
+        a_f, b_f = temperature(z[rest], y[rest], w[rest])
+        p[test] = metrics.sigmoid(a_f * z[test] + b_f)
+        half[test] = unsure_band(metrics.sigmoid(a_f * z[rest] + b_f), y[rest], target, weights=w[rest])["half_width"]
+    return HeldOutCalibration(a, band, p, half, True)
+
+
 def mean_sd(values: Sequence[float]) -> list[float]:
     return [float(np.mean(values)), float(np.std(values))]
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aiart.app import ui
+from aiart.app import honesty, ui
 from aiart.config import PROJECT_ROOT
 from aiart.data.dataset import scan
 from aiart.model.classifier import head_version
@@ -76,7 +76,9 @@ def test_tiny_training_shows_curves_comparison_and_keeps_model(page, labelled_fo
     assert len(tables) == 3  # metrics side by side, then one confusion matrix per model
     metrics = tables[0].value
     assert list(metrics.columns) == ["metric", "default", "new"]
-    assert "calibration error, ECE (lower is better)" in set(metrics["metric"])
+    assert {"calibration error, ECE (lower is better)", "right when it gives a verdict"} <= set(metrics["metric"])
+    band = snap.result.clf.info.unsure  # its "not sure" band, fitted on the held-out sources; said beside the table
+    assert any(f"*not sure* band ({honesty.band_words(snap.result.clf)})" in c.value for c in at.caption), band
     assert at.session_state["train-run"].snapshot().result.comparison is not None
     if snap.result.disagreements:  # each disagreement: one Grad-CAM overlay per model
         assert any("Where they disagree" in m.value for m in at.markdown)

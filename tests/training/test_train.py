@@ -14,9 +14,11 @@ import keras
 import numpy as np
 import pytest
 
+from aiart import metrics
 from aiart.data.dataset import scan
 from aiart.data.features import FeatureStore, content_hash
 from aiart.data.uploads import extract
+from aiart.metrics import sigmoid
 from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
 from aiart.model.storage import load_classifier, load_head_checked, save_head
 from aiart.training import recipe
@@ -173,6 +175,18 @@ def test_train_split_augment_doubles_training_set(small_classifier, sourced_fold
     assert all(b[0] >= a[0] for a, b in itertools.pairwise(seen))
 
 
+def test_train_split_keeps_a_band_and_reports_cross_fitted_numbers(small_classifier, sourced_folder, tmp_path):
+    data = recipe.split(scan(sourced_folder), ["src0", "src1"])  # two held-out sources, each with both classes
+    store = FeatureStore(small_classifier, root=tmp_path / "cache")
+    result = recipe.train_split(small_classifier, data, TrainConfig(hidden=4, epochs=3), store)
+    scores, y = result.info.metrics, np.array([s.y for s in result.val_samples])
+    assert scores["cross_fitted"] and result.info.unsure == scores["band"]["half_width"]
+    clf = Classifier(result.head, result.info, share_backbone_with=small_classifier)
+    np.testing.assert_allclose(clf.predict([s.path for s in result.val_samples]), result.val_p, atol=1e-4)
+    assert scores["accuracy"] == pytest.approx(np.mean((result.val_p >= 0.5) == y))  # a scale never moves 0.5
+    assert {clf.verdict(p) for p in result.val_p if abs(p - 0.5) < result.info.unsure} <= {"UNSURE"}
+
+
 def test_random_parts_only_for_single_source_classes(labelled_folder, sourced_folder):
     flat, split_labels = recipe.random_parts(scan(labelled_folder))
     assert split_labels == ["AI_GENERATED", "NON_AI_GENERATED"]
@@ -260,6 +274,7 @@ def test_compare_metrics_and_disagreements(small_classifier, sourced_folder, tmp
     head = build_head(feature_dim(SMALL_TAPS), hidden=4)
     head.get_layer("standardize").adapt(x)
     other = Classifier(head, HeadInfo(input_size=32, taps=SMALL_TAPS))
+    other.info.unsure = float(np.median(np.abs(sigmoid(other.logits_of_features(x)) - 0.5)))  # half get a verdict
     cmp = compare(small_classifier, other, x, y)
     for p, clf, summary in zip(cmp.p, (small_classifier, other), cmp.summaries):
         np.testing.assert_allclose(p, clf.predict([s.path for s in kept]), atol=1e-4)
@@ -269,7 +284,11 @@ def test_compare_metrics_and_disagreements(small_classifier, sourced_folder, tmp
     gaps = np.abs(cmp.p[0] - cmp.p[1])[cmp.disagree]
     assert list(gaps) == sorted(gaps, reverse=True)
     rows = metric_rows(cmp)
-    assert rows[0]["metric"] == "accuracy" and len(rows) == 3 + 6
+    assert rows[0]["metric"] == "accuracy" and len(rows) == 5 + 6
+    coverage, right = rows[3], rows[4]  # each model with its own "not sure" band
+    for name, p, clf in zip(cmp.names, cmp.p, (small_classifier, other)):
+        assert (coverage[name], right[name]) == metrics.when_sure(p, y, clf.info.unsure)
+    assert coverage["default"] == 1.0 and 0.3 < coverage["new"] < 0.7
     table = confusion_table(cmp.summaries[0])
     assert sum(sum(r.values()) for r in table.values()) == len(y)
     assert len(cmp.disagree) > 0  # two random heads: the explanations below are exercised

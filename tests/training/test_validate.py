@@ -163,3 +163,39 @@ def test_unsure_band_with_weights_counts_sources_not_images():
     assert validate.unsure_band(p, y, target=0.8)["half_width"] == 0.0  # 80% right counting images
     weighted = validate.unsure_band(p, y, target=0.8, weights=validate.source_weights(groups))
     assert weighted["half_width"] == pytest.approx(0.1) and weighted["coverage"] == pytest.approx(1 / 3)
+
+
+def held_out_logits(seed: int = 0):
+    """Logits of a held-out set: 8 sources, a scale the calibration must find, some mistakes."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1] * 4, 10)
+    groups = np.repeat([f"src{s}" for s in range(8)], 10)
+    return 3.0 * (2 * y - 1 + rng.normal(0, 1.2, len(y))), y, groups
+
+
+def test_held_out_calibration_keeps_the_fit_on_all_and_reports_one_that_chose_nothing():
+    z, y, groups = held_out_logits()
+    held = validate.held_out_calibration(z, y, groups)
+    w = validate.source_weights(groups)
+    assert held.cross_fitted
+    assert held.a == pytest.approx(validate.temperature(z, y, w)[0])
+    assert held.band == validate.unsure_band(validate.metrics.sigmoid(held.a * z), y, weights=w)
+    # each half's numbers come from the other half: its own labels never move them
+    fold = validate.source_folds(groups, 2)
+    flipped = np.where(fold == 0, 1 - y, y)
+    other = validate.held_out_calibration(z, flipped, groups)
+    np.testing.assert_allclose(held.p[fold == 0], other.p[fold == 0])
+    np.testing.assert_allclose(held.half[fold == 0], other.half[fold == 0])
+    assert not np.allclose(held.p[fold == 1], other.p[fold == 1])
+    report = held.summary(y)
+    assert report["cross_fitted"] and report["band"] == held.band
+    assert (report["coverage"], report["accuracy_when_sure"]) == validate.metrics.when_sure(held.p, y, held.half)
+
+
+def test_held_out_calibration_without_both_classes_in_each_half_says_so():
+    z, y, groups = held_out_logits()
+    keep = np.isin(groups, ["src0", "src1", "src2"])  # one AI source: some half lacks a class
+    held = validate.held_out_calibration(z[keep], y[keep], groups[keep])
+    assert not held.cross_fitted
+    np.testing.assert_allclose(held.p, validate.metrics.sigmoid(held.a * z[keep]))
+    assert set(held.half) == {held.band["half_width"]}

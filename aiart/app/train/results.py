@@ -96,10 +96,7 @@ def comparison(res: SessionResult) -> None:
 def fairness(reference: Classifier, res: SessionResult) -> str:
     """Whether the default model has seen these validation images, said plainly, with what that means."""
     seen = seen_count(reference.trained_on, res.result.val_samples)
-    calibrated = (
-        "The new model's probabilities are calibrated on these same images, so its calibration error is a "
-        "little optimistic."
-    )
+    calibrated = calibration_words(res.clf)
     if not reference.trained_on:
         return (
             "The default model does not list the images it trained on: if these come from its training data, "
@@ -110,6 +107,29 @@ def fairness(reference: Classifier, res: SessionResult) -> str:
     return (
         f"**The default model trained on {seen} of these {len(res.result.val_samples)} images**, so its numbers "
         f"here are flattering ({honesty.accuracy_words(reference)}). {calibrated}"
+    )
+
+
+def calibration_words(clf: Classifier) -> str:
+    """How the new model's calibration and "not sure" band were fitted, and its numbers that chose nothing."""
+    scores = clf.info.metrics
+    fitted = (
+        f"The new model's probabilities and its *not sure* band ({honesty.band_words(clf)}) were fitted on these "
+        "same images, so its calibration error and how often it is right when it gives a verdict are a little "
+        "optimistic here."
+    )
+    if clf.info.unsure >= 0.5:
+        fitted += " It was never right 9 times in 10 at any confidence, so it says *not sure* to every picture."
+    if not scores.get("cross_fitted"):
+        return fitted
+    verdicts = (
+        f"a verdict for {scores['coverage']:.0%} of the images, right {scores['accuracy_when_sure']:.0%} of the time"
+        if scores["coverage"] > 0
+        else "no verdict at all"
+    )
+    return (
+        f"{fitted} Fitted on half of these sources and scored on the other half, it reads: calibration error "
+        f"{scores['ece']:.1%}, {verdicts}."
     )
 
 

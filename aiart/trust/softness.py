@@ -13,7 +13,7 @@ longer side at the input size), a standard focus measure (Pech-Pacheco et al., 2
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -32,9 +32,12 @@ def sharpness(image: Image.Image, size: int) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_32F).var())
 
 
-def reference(images: Iterable[ImageSource], size: int, quantile: float = QUANTILE) -> dict:
+def reference(images: Sequence[ImageSource], size: int, quantile: float = QUANTILE, most: int | None = None) -> dict:
     """The training pool's sharpness: the level below which a picture counts as soft, and the median.
-    Pictures that do not decode are left out (training skips them too)."""
+    Pictures that do not decode are left out (training skips them too). `most`: read at most that many,
+    evenly spread over `images`, where a session must stay short (the Train page's)."""
+    if most is not None and len(images) > most:
+        images = [images[i] for i in np.linspace(0, len(images) - 1, most).round().astype(int)]
     values = []
     for item in images:
         try:
@@ -53,7 +56,7 @@ def reference(images: Iterable[ImageSource], size: int, quantile: float = QUANTI
 
 def is_soft(clf: Classifier, image: Image.Image) -> bool | None:
     """True when `image` is softer than the model's training pool at `QUANTILE`; None for a model
-    that stored no reference (a Train-page model)."""
+    that stored no reference (one trained before models stored it)."""
     ref = (clf.info.metrics or {}).get("sharpness")
     if not ref:
         return None

@@ -66,7 +66,14 @@ def load(out: Path) -> dict[str, np.ndarray]:
         maps = d["maps"]
         keep["pool5_max"].append(np.stack([m.astype(np.float32).max(axis=(0, 1)) for m in maps]))
         keep["maps"].append(maps)
-    return {k: np.concatenate(v) for k, v in keep.items()}
+    feats = {k: np.concatenate(v) for k, v in keep.items()}
+    extra = sorted(Path(out, "median").glob("chunk-*.npz"))  # screen_view.py's third view, when computed
+    if extra:
+        parts = [np.load(chunk) for chunk in extra]
+        if not np.array_equal(np.concatenate([p["rows"] for p in parts]), feats["rows"]):
+            raise ValueError("the median view's chunks do not cover the screening's rows")
+        feats["median"] = np.concatenate([p["median"] for p in parts])
+    return feats
 
 
 CANDIDATES = {
@@ -75,6 +82,7 @@ CANDIDATES = {
     "gram": ("plain", "corr"),
     "highpass": ("plain", "hp"),
     "gram+highpass": ("plain", "corr", "hp"),
+    "highpass+median": ("plain", "hp", "median"),  # screen_view.py: the image minus its 3x3 median
     "pool5 max": ("plain", "pool5_max"),
     "spatial head": (),  # a logistic score per block5_pool position, log-mean-exp pooled
 }

@@ -17,6 +17,7 @@ import pytest
 from aiart import metrics
 from aiart.data.dataset import scan
 from aiart.data.features import FeatureStore, content_hash
+from aiart.data.images import open_image
 from aiart.data.uploads import extract
 from aiart.metrics import sigmoid
 from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
@@ -25,6 +26,7 @@ from aiart.training import recipe
 from aiart.training.compare import compare, confusion_table, explain_disagreements, metric_rows
 from aiart.training.fit import TrainConfig
 from aiart.training.live import EpochLog, StopOnRequest, TrainingRun, train_session
+from aiart.trust.softness import is_soft
 from tests.conftest import SMALL_TAPS, png_bytes, synthetic_art, write_sourced_folder
 
 
@@ -185,6 +187,8 @@ def test_train_split_keeps_a_band_and_reports_cross_fitted_numbers(small_classif
     np.testing.assert_allclose(clf.predict([s.path for s in result.val_samples]), result.val_p, atol=1e-4)
     assert scores["accuracy"] == pytest.approx(np.mean((result.val_p >= 0.5) == y))  # a scale never moves 0.5
     assert {clf.verdict(p) for p in result.val_p if abs(p - 0.5) < result.info.unsure} <= {"UNSURE"}
+    assert scores["sharpness"]["n"] == len(data.train)  # its own soft-picture level, from its training pictures
+    assert is_soft(clf, open_image(data.val[0].path)) in (True, False)
 
 
 def test_random_parts_only_for_single_source_classes(labelled_folder, sourced_folder):

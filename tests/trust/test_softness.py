@@ -29,11 +29,13 @@ def test_reference_is_the_pools_quantile_and_skips_unreadable_files(tmp_path):
     assert ref["median"] == pytest.approx(np.median(values))
     with pytest.raises(ValueError, match="no picture"):
         reference([tmp_path / "broken.jpg"], 48)
+    spread = reference(images, 48, quantile=0.25, most=4)  # 4 pictures evenly spread, the first and last among them
+    assert spread["n"] == 4 and spread["median"] == pytest.approx(np.median([values[i] for i in (0, 4, 7, 11)]))
 
 
 def test_only_a_model_with_a_stored_level_warns(small_classifier, monkeypatch):
     img = synthetic_art(3, True, (64, 64))
-    assert is_soft(small_classifier, img) is None  # the Train page's models store none
+    assert is_soft(small_classifier, img) is None  # a model stored before models kept a level
     level = sharpness(img, small_classifier.input_size)
     info = dataclasses.replace(small_classifier.info, metrics={"sharpness": {"soft_below": level * 0.9}})
     monkeypatch.setattr(small_classifier, "info", info)

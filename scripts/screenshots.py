@@ -111,7 +111,8 @@ def browse(page, out: Path) -> None:
 
 
 def train(page, out: Path) -> None:
-    """A short session on the synthetic folder: curves, and the comparison with the default model."""
+    """A short session on the synthetic folder: curves (train.png), then the comparison with the default
+    model, each with its "not sure" band (train-compare.png)."""
     nav(page, "Train")
     go = page.locator(".st-key-train-go button")
     go.wait_for(timeout=LONG)
@@ -123,6 +124,9 @@ def train(page, out: Path) -> None:
     scroll_to(page, page.get_by_role("heading", name="3. Training"))
     settle(page)
     page.screenshot(path=out / "train.png")
+    scroll_to(page, page.get_by_role("heading", name="New model vs the default model"))
+    settle(page)
+    page.screenshot(path=out / "train-compare.png")
 
 
 def finetune(page, out: Path) -> None:

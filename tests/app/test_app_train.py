@@ -77,8 +77,9 @@ def test_tiny_training_shows_curves_comparison_and_keeps_model(page, labelled_fo
     metrics = tables[0].value
     assert list(metrics.columns) == ["metric", "default", "new"]
     assert {"calibration error, ECE (lower is better)", "right when it gives a verdict"} <= set(metrics["metric"])
-    band = snap.result.clf.info.unsure  # its "not sure" band, fitted on the held-out sources; said beside the table
-    assert any(f"*not sure* band ({honesty.band_words(snap.result.clf)})" in c.value for c in at.caption), band
+    clf = snap.result.clf  # its "not sure" band, fitted on the held-out sources, is said beside the table
+    said = f"({honesty.band_words(clf)})" if clf.info.unsure else "(none)"
+    assert any(f"*not sure* band {said}" in c.value for c in at.caption), [c.value for c in at.caption]
     assert at.session_state["train-run"].snapshot().result.comparison is not None
     if snap.result.disagreements:  # each disagreement: one Grad-CAM overlay per model
         assert any("Where they disagree" in m.value for m in at.markdown)

@@ -70,7 +70,9 @@ def comparison(res: SessionResult) -> None:
     percent = st.column_config.NumberColumn(format="%.1f%%", width="small")
     metric = st.column_config.TextColumn(width="large")  # "calibration error, ECE (lower is better)" in full
     columns = {"metric": metric} | {name: percent for name in cmp.names}
-    st.dataframe(table, column_config=columns, hide_index=True, width="content")
+    st.dataframe(
+        table, column_config=columns, hide_index=True, width="content", height="content"
+    )  # every row, no scroll
     for col, name, summary in zip(st.columns(2), cmp.names, cmp.summaries):
         col.markdown(f"**Confusion: {name} model** (rows: true class)")
         col.dataframe(pd.DataFrame.from_dict(confusion_table(summary), orient="index"), width="stretch")
@@ -113,11 +115,13 @@ def fairness(reference: Classifier, res: SessionResult) -> str:
 def calibration_words(clf: Classifier) -> str:
     """How the new model's calibration and "not sure" band were fitted, and its numbers that chose nothing."""
     scores = clf.info.metrics
+    band = f"its *not sure* band ({honesty.band_words(clf)})" if clf.info.unsure else "its *not sure* band (none)"
     fitted = (
-        f"The new model's probabilities and its *not sure* band ({honesty.band_words(clf)}) were fitted on these "
-        "same images, so its calibration error and how often it is right when it gives a verdict are a little "
-        "optimistic here."
+        f"The new model's probabilities and {band} were fitted on these same images, so its calibration error "
+        "and how often it is right when it gives a verdict are a little optimistic here."
     )
+    if not clf.info.unsure:
+        fitted += " Its verdicts were right 9 times in 10 at every confidence, so it always gives one."
     if clf.info.unsure >= 0.5:
         fitted += " It was never right 9 times in 10 at any confidence, so it says *not sure* to every picture."
     if not scores.get("cross_fitted"):

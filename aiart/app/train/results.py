@@ -70,9 +70,8 @@ def comparison(res: SessionResult) -> None:
     percent = st.column_config.NumberColumn(format="%.1f%%", width="small")
     metric = st.column_config.TextColumn(width="large")  # "calibration error, ECE (lower is better)" in full
     columns = {"metric": metric} | {name: percent for name in cmp.names}
-    st.dataframe(
-        table, column_config=columns, hide_index=True, width="content", height="content"
-    )  # every row, no scroll
+    # height="content": every row shows, so a projected table never hides its last rows behind a scroll bar
+    st.dataframe(table, column_config=columns, hide_index=True, width="content", height="content")
     for col, name, summary in zip(st.columns(2), cmp.names, cmp.summaries):
         col.markdown(f"**Confusion: {name} model** (rows: true class)")
         col.dataframe(pd.DataFrame.from_dict(confusion_table(summary), orient="index"), width="stretch")

@@ -4,7 +4,9 @@ The view (fixed before the run): the preprocessed image minus its 3x3 median, pe
 A median keeps edges, so what is left is mostly noise and fine grain (a camera's, a film's), not the
 outlines that the 2x2 high-pass view also holds. Its 13 layers' channel means and stds, at the
 shipped input (longest side 448, aspect kept), for the same rows as the screening's chunks, are
-written to OUT/median/chunk-*.npz as soon as each exists.
+written to OUT/median/chunk-*.npz as soon as each exists; `screen.py ... highpass highpass+median`
+then scores it. Rule, fixed before the run: it goes on to a full yardstick run only if its mean
+accuracy beats the shipped two views' (in the same screening) by at least their spread over seeds.
 
     python scripts/experiments/screen_view.py ../shared/data /work/cache/screen
 """

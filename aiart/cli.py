@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -51,32 +52,33 @@ def load(args):
 
 
 def cmd_predict(args) -> int:
-    from aiart.data.images import open_image
+    from aiart.data.images import ImageError, open_image, read_bytes
+    from aiart.trust.provenance import clues
     from aiart.trust.softness import is_soft
 
     clf = load(args)
-    records = clf.classify([Path(f) for f in args.files])
-    out = [
-        {
-            "path": f,
-            "p_ai": r.p_ai,
-            "label": r.label,
-            "error": r.error,
-            "soft": None if r.error else is_soft(clf, open_image(f)),
-        }
-        for f, r in zip(args.files, records)
-    ]
+    out, images = [], {}
+    for i, f in enumerate(args.files):  # each file read and decoded once: verdict, softness and metadata
+        record = {"path": f, "p_ai": None, "label": None, "error": None, "soft": None, "provenance": []}
+        try:
+            data = read_bytes(f)
+            images[i] = open_image(data)
+            record["provenance"] = [dataclasses.asdict(c) for c in clues(data)]
+        except ImageError as exc:
+            record["error"] = str(exc)
+        out.append(record)
+    for (i, image), verdict in zip(images.items(), clf.classify(list(images.values()))):
+        out[i].update(p_ai=verdict.p_ai, label=verdict.label, error=verdict.error, soft=is_soft(clf, image))
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
-    else:
-        for r in out:
-            if r["error"]:
-                print(f"{r['path']}\terror: {r['error']}")
-            else:
-                soft = (
-                    "\tsoft picture: softer than 95% of the training pool, which pushes P(AI) up" if r["soft"] else ""
-                )
-                print(f"{r['path']}\tP(AI)={r['p_ai']:.3f}\t{r['label']}{soft}")
+        return 0
+    for r in out:
+        if r["error"]:
+            print(f"{r['path']}\terror: {r['error']}")
+            continue
+        soft = "\tsoft picture: softer than 95% of the training pool, which pushes P(AI) up" if r["soft"] else ""
+        says = "".join(f"\tthe file says: {c['text']}" for c in r["provenance"])
+        print(f"{r['path']}\tP(AI)={r['p_ai']:.3f}\t{r['label']}{soft}{says}")
     return 0
 
 

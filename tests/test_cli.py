@@ -96,8 +96,9 @@ BAD_KINDS = sorted([*BAD, *EXTRA_BAD])
 @pytest.mark.parametrize("kind", GOOD_KINDS)
 def test_cli_predicts_every_good_kind(batch, kind, small_classifier):
     path, record = batch[kind]
-    assert set(record) == {"path", "p_ai", "label", "error", "soft"}
+    assert set(record) == {"path", "p_ai", "label", "error", "soft", "provenance"}
     assert record["error"] is None and record["soft"] is None  # the small test model stores no sharpness level
+    assert record["provenance"] == []  # pictures drawn by code carry no camera or AI metadata
     assert 0.0 <= record["p_ai"] <= 1.0
     assert record["label"] in CLASS_NAMES
     # the CLI and the Python API agree on the same file (batch composition moves float round-off)
@@ -123,6 +124,20 @@ def test_cli_human_output_names_each_bad_file(tmp_path, small_head):
     lines = proc.stdout.strip().splitlines()
     assert lines[0].startswith(f"{good}\tP(AI)=")
     assert lines[1].startswith(f"{bad}\terror: truncated")
+
+
+def test_cli_predict_says_what_the_files_metadata_says(tmp_path, small_head):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Apple", "iPhone 13"
+    synthetic_art(0, False, (64, 64)).save(tmp_path / "phone.jpg", exif=exif)
+    proc = run_cli("--model", str(small_head), "predict", str(tmp_path / "phone.jpg"))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.strip().endswith("\tthe file says: Its EXIF names a camera: Apple iPhone 13.")
+    proc = run_cli("--model", str(small_head), "predict", "--json", str(tmp_path / "phone.jpg"))
+    (record,) = json.loads(proc.stdout)
+    assert record["provenance"] == [{"points_to": "camera", "text": "Its EXIF names a camera: Apple iPhone 13."}]
 
 
 def test_cli_predict_marks_a_picture_softer_than_the_models_pool(tmp_path, small_classifier, capsys):

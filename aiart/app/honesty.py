@@ -103,3 +103,7 @@ SOFT_WARNING = (
     "**Softer than 95 in 100 of the pictures it learned from.** Softening (blur, enlarging) pushes its "
     "AI score up: in tests, verdicts with this warning were right less than half the time."
 )  # measured: README, "A warning for soft pictures"
+METADATA_NOTE = (
+    "Metadata is easy to remove or to fake, and most pictures shared online have lost it: a clue to weigh "
+    "against the verdict, not proof, and no clue says nothing."
+)

@@ -161,6 +161,7 @@ class Item:
     image: np.ndarray | None
     error: str | None = None
     truth: str | None = None  # the dataset label, when known
+    clues: tuple = ()  # `aiart.trust.provenance.Clue`s: what the file's own metadata says about its origin
 
     @property
     def key(self) -> str:
@@ -174,14 +175,22 @@ def _decoded(digest: str, _data: bytes) -> np.ndarray:
     return np.asarray(shrink(open_image(_data), MAX_SIDE))
 
 
+@st.cache_data(max_entries=512, show_spinner=False)
+def _clues(digest: str, _data: bytes) -> tuple:
+    from aiart.trust.provenance import clues
+
+    return tuple(clues(_data))
+
+
 def item_from_bytes(name: str, data: bytes, truth: str | None = None) -> Item:
-    """Decode once (cached by content hash) and shrink; a bad file becomes an item with its error."""
+    """Decode once (cached by content hash) and shrink, reading the metadata before shrinking drops it;
+    a bad file becomes an item with its error."""
     from aiart.data.features import content_hash
     from aiart.data.images import ImageError
 
     digest = content_hash(data)
     try:
-        return Item(name, digest, _decoded(digest, data), truth=truth)
+        return Item(name, digest, _decoded(digest, data), truth=truth, clues=_clues(digest, data))
     except ImageError as exc:
         return Item(name, digest, None, str(exc), truth)
 
@@ -382,6 +391,14 @@ def error_card(item: Item) -> None:
         st.error(f"Could not read this file: {escape_md(item.error)}", icon=":material/broken_image:")
 
 
+def file_says(clues: tuple) -> None:
+    """The file's own metadata about its origin, apart from the verdict, which never reads it."""
+    icons = {"camera": ":material/photo_camera:", "AI": ":material/smart_toy:"}
+    lines = "\n".join(f"- {icons.get(c.points_to, ':material/description:')} {escape_md(c.text)}" for c in clues)
+    st.markdown(f"**The file itself says** (the model never reads this):\n{lines}")
+    st.caption(honesty.METADATA_NOTE)
+
+
 def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
     """Verdict, heatmap overlay(s) and controls for one image; widget keys end in the content hash.
 
@@ -403,6 +420,8 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             st.markdown(honesty.verdict_line(clf, p_ai))
             if _soft(clf, clf.version, item.digest, item.image):
                 st.warning(honesty.SOFT_WARNING, icon=":material/blur_on:")
+            if item.clues:
+                file_says(item.clues)
             if item.digest in clf.trained_on:
                 st.badge("seen in training", icon=":material/school:", color="gray")
                 st.caption("The model learned from this very picture, so its verdict here proves little.")

@@ -227,3 +227,33 @@ def test_a_soft_picture_gets_a_warning_beside_its_verdict(app, small_classifier,
     assert not app.exception
     warned = [w for w in app.warning if w.value == honesty.SOFT_WARNING]
     assert len(warned) == 1  # the soft copy only
+
+
+def test_what_the_file_says_stands_apart_from_the_verdict(app):
+    """A phone photo's camera EXIF and a generator's PNG settings are listed on their cards, with the
+    caveat; a picture without metadata shows nothing of the kind. Metadata in a file is shown escaped."""
+    import io
+
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    from aiart.app import honesty
+
+    exif, phone = Image.Exif(), io.BytesIO()
+    exif[0x010F], exif[0x0110] = "Apple", "iPhone *13*"
+    synthetic_art(51, False, (64, 64)).save(phone, "JPEG", exif=exif)
+    settings, made = PngInfo(), io.BytesIO()
+    settings.add_text("parameters", "a castle, Steps: 20")
+    synthetic_art(52, True, (64, 64)).save(made, "PNG", pnginfo=settings)
+    files = [
+        ("phone.jpg", phone.getvalue(), "image/jpeg"),
+        ("made.png", made.getvalue(), "image/png"),
+        ("plain.png", png_bytes(synthetic_art(53, True)), "image/png"),
+    ]
+    app.file_uploader(key="uploader").set_value(files).run()
+    assert not app.exception
+    said = [m.value for m in app.markdown if m.value.startswith("**The file itself says**")]
+    assert len(said) == 2  # not for the picture drawn by code
+    assert "Apple iPhone \\*13\\*" in said[0]  # escaped: the file's own words cannot format the page
+    assert "Stable Diffusion generation settings" in said[1]
+    assert sum(c.value == honesty.METADATA_NOTE for c in app.caption) == 2

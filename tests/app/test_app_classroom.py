@@ -127,6 +127,21 @@ def test_uploads_with_presenter_answer_and_a_broken_file(app):
     assert any("the answer: AI-generated" in m.value for m in app.markdown)
 
 
+def test_the_reveal_says_what_an_uploaded_files_metadata_says(app):
+    import io
+
+    exif, phone = Image.Exif(), io.BytesIO()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS R5"
+    synthetic_art(2, False).save(phone, "JPEG", exif=exif)
+    app.radio(key="classroom_source").set_value("uploads").run()
+    app.file_uploader(key="classroom_uploads").set_value([("photo.jpg", phone.getvalue(), "image/jpeg")]).run()
+    app.button(key="classroom-guess-NON_AI_GENERATED").click().run()
+    assert not any("The file itself says" in m.value for m in app.markdown)  # nothing before the reveal
+    app.button(key="classroom-reveal").click().run()
+    (note,) = [m.value for m in app.markdown if "The file itself says" in m.value]
+    assert "Its EXIF names a camera\\: Canon EOS R5\\." in note and "can be faked" in note
+
+
 def test_routed_from_the_app(monkeypatch, small_classifier, labelled_folder):
     monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
     monkeypatch.setenv("AIART_DATA", str(labelled_folder))

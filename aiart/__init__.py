@@ -6,7 +6,6 @@ from aiart.data.images import ImageError, open_image
 from aiart.explain import Explanation, explain
 from aiart.model.classifier import Classifier
 from aiart.model.storage import load_classifier
-from aiart.trust.provenance import clues as file_clues
 
 __all__ = [
     "CLASS_NAMES",
@@ -16,7 +15,6 @@ __all__ = [
     "ImageError",
     "breakdown",
     "explain",
-    "file_clues",
     "load_classifier",
     "open_image",
 ]

@@ -83,15 +83,20 @@ def cmd_predict(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    """The Classify card as JSON and a figure: verdict, heatmap, score by block, softness, what the file says."""
     from aiart.breakdown import breakdown
-    from aiart.data.images import ImageError
+    from aiart.data.images import ImageError, open_image, read_bytes
     from aiart.explain import explain
     from aiart.figure import explanation_png
+    from aiart.trust.provenance import clues
+    from aiart.trust.softness import is_soft
 
     clf = load(args)
     try:
-        exp = explain(clf, Path(args.file), target=args.target, layer=args.layer, method=args.method)
-        parts = breakdown(clf, Path(args.file)).summary()
+        data = read_bytes(Path(args.file))
+        image = open_image(data)  # decoded once for the map, the breakdown and the softness
+        exp = explain(clf, image, target=args.target, layer=args.layer, method=args.method)
+        parts = breakdown(clf, image).summary()
     except ImageError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
@@ -107,7 +112,10 @@ def cmd_explain(args) -> int:
                 "method": exp.method,
                 "output": args.output,
                 "breakdown": parts,
-            }
+                "soft": is_soft(clf, image),
+                "provenance": [dataclasses.asdict(c) for c in clues(data)],
+            },
+            ensure_ascii=False,
         )
     )
     return 0

@@ -200,6 +200,7 @@ def test_cli_explain_prints_the_breakdown(tmp_path, small_head, capsys):
     parts = out["breakdown"]
     assert {p["block"] for p in parts["shares"]} == {"block1", "block2", "block3"}
     assert np.isfinite([parts["logit"], parts["average_logit"]]).all()
+    assert out["soft"] is None and out["provenance"] == []  # as on the Classify card: no level stored, no metadata
 
 
 @pytest.mark.parametrize(

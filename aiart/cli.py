@@ -51,10 +51,16 @@ def load(args):
     return load_classifier(args.model)
 
 
-def cmd_predict(args) -> int:
-    from aiart.data.images import ImageError, open_image, read_bytes
+def file_notes(clf, data: bytes, image) -> dict:
+    """What the Classify card says beside a verdict: the soft-picture warning and the file's own metadata."""
     from aiart.trust.provenance import clues
     from aiart.trust.softness import is_soft
+
+    return {"soft": is_soft(clf, image), "provenance": [dataclasses.asdict(c) for c in clues(data)]}
+
+
+def cmd_predict(args) -> int:
+    from aiart.data.images import ImageError, open_image, read_bytes
 
     clf = load(args)
     out, images = [], {}
@@ -63,12 +69,12 @@ def cmd_predict(args) -> int:
         try:
             data = read_bytes(f)
             images[i] = open_image(data)
-            record["provenance"] = [dataclasses.asdict(c) for c in clues(data)]
+            record.update(file_notes(clf, data, images[i]))
         except ImageError as exc:
             record["error"] = str(exc)
         out.append(record)
-    for (i, image), verdict in zip(images.items(), clf.classify(list(images.values()))):
-        out[i].update(p_ai=verdict.p_ai, label=verdict.label, error=verdict.error, soft=is_soft(clf, image))
+    for i, verdict in zip(images, clf.classify(list(images.values()))):
+        out[i].update(p_ai=verdict.p_ai, label=verdict.label, error=verdict.error)
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
@@ -88,8 +94,6 @@ def cmd_explain(args) -> int:
     from aiart.data.images import ImageError, open_image, read_bytes
     from aiart.explain import explain
     from aiart.figure import explanation_png
-    from aiart.trust.provenance import clues
-    from aiart.trust.softness import is_soft
 
     clf = load(args)
     try:
@@ -112,8 +116,7 @@ def cmd_explain(args) -> int:
                 "method": exp.method,
                 "output": args.output,
                 "breakdown": parts,
-                "soft": is_soft(clf, image),
-                "provenance": [dataclasses.asdict(c) for c in clues(data)],
+                **file_notes(clf, data, image),
             },
             ensure_ascii=False,
         )

@@ -298,10 +298,10 @@ def explanation(clf: Classifier, item: Item, layer: str, method: str, target: st
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _breakdown(_clf: Classifier, version: str, digest: str, _image: np.ndarray) -> dict:
+def _breakdown(_clf: Classifier, version: str, digest: str, _image: np.ndarray):
     from aiart.breakdown import breakdown
 
-    return breakdown(_clf, Image.fromarray(_image)).summary()
+    return breakdown(_clf, Image.fromarray(_image))
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -320,21 +320,19 @@ def score_breakdown(clf: Classifier, item: Item) -> None:
     training picture's, in the logit's units; the bars add up to the whole move."""
     import pandas as pd
 
-    summary = _breakdown(clf, clf.version, item.digest, item.image)
-    rows: dict[str, dict[str, float]] = {}
-    for part in summary["shares"]:
-        label = part["block"].replace("block", "Block ")  # short: Vega cuts long axis labels
-        rows.setdefault(label, {})[VIEW_NAMES.get(part["view"], part["view"])] = part["share"]
+    parts = _breakdown(clf, clf.version, item.digest, item.image)
+    rows = pd.DataFrame.from_dict(parts.by_block(), orient="index")
+    rows.index = [block.replace("block", "Block ") for block in rows.index]  # short: Vega cuts long axis labels
     st.bar_chart(
-        pd.DataFrame.from_dict(rows, orient="index"),
+        rows.rename(columns=lambda view: VIEW_NAMES.get(view, view)),
         horizontal=True,
         stack=True,
         x_label="",
         y_label="evidence: ← human-made · AI →",  # horizontal: y names the value axis
         height=240,
     )
-    average = honesty.score_points(float(sigmoid(summary["average_logit"])))
-    move = summary["logit"] - summary["average_logit"]
+    average = honesty.score_points(float(sigmoid(parts.average)))
+    move = parts.logit - parts.average
     st.caption(
         f"Measured against an average picture of the training pool (AI score {average}%): together the "
         f"blocks moved the evidence by {abs(move):.2f} towards {'AI' if move >= 0 else 'human-made'}. Block 1 reads "

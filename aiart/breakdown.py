@@ -18,8 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from aiart.data.images import ImageSource, open_image
-from aiart.model.backbone import FILTERS
-from aiart.model.classifier import Classifier
+from aiart.model.classifier import Classifier, feature_layout
 
 
 @dataclass
@@ -44,10 +43,8 @@ class Breakdown:
 
 
 def feature_groups(clf: Classifier) -> list[tuple[str, str]]:
-    """(view, block) of each position of the feature vector: per view, each tap's means then stds."""
-    blocks = [tap.split("_")[0] for tap in clf.info.taps]
-    per_view = [block for block in blocks for _ in range(2 * FILTERS[block])]
-    return [(view, block) for view in clf.info.views for block in per_view]
+    """(view, block) of each column of the feature vector."""
+    return [(view, tap.split("_")[0]) for view, tap, _ in feature_layout(clf.info.taps, clf.info.views)]
 
 
 def training_mean(clf: Classifier, width: int) -> np.ndarray:

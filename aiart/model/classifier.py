@@ -137,11 +137,18 @@ class JoinViews(keras.layers.Layer):
         return {**super().get_config(), "count": self.count}
 
 
-def feature_dim(taps: Sequence[str], views: Sequence[str] = PLAIN) -> int:
+def feature_layout(taps: Sequence[str], views: Sequence[str] = PLAIN) -> list[tuple[str, str, str]]:
+    """(view, tap, "mean" or "std") of each column of the feature vector: the order that
+    `ChannelStats`, `concat_features` and `JoinViews` give it (per view, each tap's means, then its stds)."""
     from aiart.model.backbone import BLOCKS, FILTERS
 
     width = {n: FILTERS[b] for b, names in BLOCKS.items() for n in names}
-    return len(views) * sum(2 * width[t] for t in taps)
+    moments = ("mean", "std")
+    return [(view, tap, moment) for view in views for tap in taps for moment in moments for _ in range(width[tap])]
+
+
+def feature_dim(taps: Sequence[str], views: Sequence[str] = PLAIN) -> int:
+    return len(feature_layout(taps, views))
 
 
 def build_feature_graph(

@@ -2,6 +2,9 @@
 the features hold both views' statistics, every heatmap folds both views into one map per picture,
 and caches, versions, saving and the trust checks keep the two kinds of model apart."""
 
+import itertools
+
+import keras
 import numpy as np
 import pytest
 
@@ -9,7 +12,15 @@ from aiart.cam import METHODS
 from aiart.cam.base import compiled, normalize
 from aiart.data.features import FeatureStore
 from aiart.explain import explain
-from aiart.model.classifier import Classifier, HeadInfo, batches, check_views, feature_dim, high_pass
+from aiart.model.classifier import (
+    Classifier,
+    HeadInfo,
+    batches,
+    check_views,
+    feature_dim,
+    feature_layout,
+    high_pass,
+)
 from aiart.model.storage import ModelFileError, load_classifier, save_head
 from aiart.training import finetune
 from aiart.trust import faithfulness, robustness, sanity
@@ -56,6 +67,22 @@ def test_features_are_each_views_statistics_side_by_side(views_clf, plain_clf, w
     np.testing.assert_allclose(feats[0, :half], plain_clf.features_of_batch(x)[0], rtol=1e-4, atol=1e-4)
     hp = np.asarray(high_pass(x))
     np.testing.assert_allclose(feats[0, half:], plain_clf.features_of_batch(hp)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_the_feature_layout_names_every_column_as_the_graph_fills_it(views_clf, wide):
+    """What the breakdown reads from `feature_layout` is where the graph put each statistic."""
+    clf = Classifier(views_clf.head, views_clf.info, precision="float32")  # exact enough to tell columns apart
+    x = clf.to_batch([wide])
+    model = clf.model
+    maps = keras.Model(model.inputs, [model.get_layer(t).output for t in SMALL_TAPS])([x])
+    per_view = {t: np.asarray(m, np.float64).reshape(len(BOTH), *m.shape[1:]) for t, m in zip(SMALL_TAPS, maps)}
+    want = []
+    for (view, tap, moment), run in itertools.groupby(feature_layout(SMALL_TAPS, BOTH)):
+        a = per_view[tap][BOTH.index(view)]
+        stat = a.mean(axis=(0, 1)) if moment == "mean" else a.std(axis=(0, 1))
+        assert len(list(run)) == len(stat)
+        want.append(stat)
+    np.testing.assert_allclose(clf.features_of_batch(x)[0], np.concatenate(want), rtol=1e-3, atol=1e-2)
 
 
 def test_each_picture_keeps_its_own_features_in_a_batch(views_clf, wide):

@@ -67,12 +67,17 @@ def load(out: Path) -> dict[str, np.ndarray]:
         keep["pool5_max"].append(np.stack([m.astype(np.float32).max(axis=(0, 1)) for m in maps]))
         keep["maps"].append(maps)
     feats = {k: np.concatenate(v) for k, v in keep.items()}
-    extra = sorted(Path(out, "median").glob("chunk-*.npz"))  # screen_view.py's third view, when computed
-    if extra:
+    # screen_view.py's third view and screen_moments.py's statistics, when computed
+    for folder in ("median", "moments"):
+        extra = sorted(Path(out, folder).glob("chunk-*.npz"))
+        if not extra:
+            continue
         parts = [np.load(chunk) for chunk in extra]
         if not np.array_equal(np.concatenate([p["rows"] for p in parts]), feats["rows"]):
-            raise ValueError("the median view's chunks do not cover the screening's rows")
-        feats["median"] = np.concatenate([p["median"] for p in parts])
+            raise ValueError(f"the chunks in {folder}/ do not cover the screening's rows")
+        for name in parts[0].files:
+            if name != "rows":
+                feats[name] = np.concatenate([p[name] for p in parts])
     return feats
 
 
@@ -83,6 +88,10 @@ CANDIDATES = {
     "highpass": ("plain", "hp"),
     "gram+highpass": ("plain", "corr", "hp"),
     "highpass+median": ("plain", "hp", "median"),  # screen_view.py: the image minus its 3x3 median
+    # screen_moments.py: each channel's share of active positions, its cube-root mean cube, both
+    "highpass+active": ("plain", "hp", "active"),
+    "highpass+gem3": ("plain", "hp", "gem3"),
+    "highpass+moments": ("plain", "hp", "active", "gem3"),
     "pool5 max": ("plain", "pool5_max"),
     "spatial head": (),  # a logistic score per block5_pool position, log-mean-exp pooled
 }

@@ -205,6 +205,15 @@ def test_teacher_and_phones_on_different_replicas_see_one_vote_and_survive_a_kil
         student.goto(f"{school.url}/classroom")  # without the link, through nginx: a student
         student.get_by_label("Code on the screen").wait_for()
         assert not student.get_by_role("button", name="Start a live round").count()
+    except Exception:
+        print(what_the_school_logged(school))  # pytest shows it with the failure: why, before the folder goes
+        raise
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def what_the_school_logged(school: School) -> str:
+    """The tails of every replica's log and of nginx's logs, for a failure report."""
+    names = [f"replica-{i + 1}.log" for i in range(REPLICAS)] + ["nginx-error.log", "nginx-access.log"]
+    return "\n".join(f"----- {name}\n{log_tail(school.run / name, 3000)}" for name in names)

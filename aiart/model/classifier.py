@@ -143,8 +143,8 @@ def feature_layout(taps: Sequence[str], views: Sequence[str] = PLAIN) -> list[tu
     from aiart.model.backbone import BLOCKS, FILTERS
 
     width = {n: FILTERS[b] for b, names in BLOCKS.items() for n in names}
-    moments = ("mean", "std")
-    return [(view, tap, moment) for view in views for tap in taps for moment in moments for _ in range(width[tap])]
+    stats = ChannelStats.moments
+    return [(view, tap, moment) for view in views for tap in taps for moment in stats for _ in range(width[tap])]
 
 
 def feature_dim(taps: Sequence[str], views: Sequence[str] = PLAIN) -> int:

@@ -44,7 +44,8 @@ class Breakdown:
 
 def feature_groups(clf: Classifier) -> list[tuple[str, str]]:
     """(view, block) of each column of the feature vector."""
-    return [(view, tap.split("_")[0]) for view, tap, _ in feature_layout(clf.info.taps, clf.info.views)]
+    layout = feature_layout(clf.info.taps, clf.info.views, clf.info.moments)
+    return [(view, tap.split("_")[0]) for view, tap, _ in layout]
 
 
 def training_mean(clf: Classifier, width: int) -> np.ndarray:

@@ -142,21 +142,24 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def views(args) -> tuple[str, ...]:
-    from aiart.model.classifier import check_views
+def base_info(args):
+    """The HeadInfo of a model to compute features for: its input, views and statistics."""
+    from aiart.model.classifier import HeadInfo, check_moments, check_views
 
-    return check_views(v.strip() for v in args.views.split(","))
+    views = check_views(v.strip() for v in args.views.split(","))
+    moments = check_moments(m.strip() for m in args.moments.split(","))
+    return HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect, views=views, moments=moments)
 
 
 def cmd_validate(args) -> int:
 
     from aiart.data import dataset
     from aiart.data.features import FeatureStore
-    from aiart.model.classifier import HeadInfo, untrained_classifier
+    from aiart.model.classifier import untrained_classifier
     from aiart.training import recipe, validate
     from aiart.training.probe import probe_fitter
 
-    clf = untrained_classifier(HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect, views=views(args)))
+    clf = untrained_classifier(base_info(args))
     samples = dataset.scan(args.data)
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), samples, progress_bar("features"))
     by = recipe.table_columns(kept)
@@ -184,7 +187,7 @@ def cmd_validate(args) -> int:
 def cmd_train(args) -> int:
     from aiart.data import dataset
     from aiart.data.features import FeatureStore
-    from aiart.model.classifier import HeadInfo, tuned_convs, untrained_classifier
+    from aiart.model.classifier import tuned_convs, untrained_classifier
     from aiart.model.storage import load_head_checked, save_head
     from aiart.training import recipe
     from aiart.training.fit import TrainConfig
@@ -202,9 +205,7 @@ def cmd_train(args) -> int:
         finetune_lr=args.finetune_lr,
     )
     if args.cross_source:
-        clf = untrained_classifier(
-            HeadInfo(input_size=args.input_size, keep_aspect=args.keep_aspect, views=views(args))
-        )
+        clf = untrained_classifier(base_info(args))
         seeds = tuple(range(args.seeds))
         head, info, trained = recipe.train_default(
             clf, samples, args.probe_c, args.cross_source, seeds, progress_bar("features")
@@ -463,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-size", type=int, default=224, help="with --cross-source: input side, in pixels")
     s.add_argument("--keep-aspect", action="store_true", help="with --cross-source: scale the longer side, no squash")
     s.add_argument("--views", default="plain", help="with --cross-source: what VGG16 sees, e.g. plain,highpass")
+    s.add_argument(
+        "--moments", default="mean,std", help="with --cross-source: each channel's statistics, e.g. mean,std,active"
+    )
     s.add_argument("--out", default="model.keras")
     s.set_defaults(func=cmd_train)
 
@@ -474,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-size", type=int, default=224, help="input side (the longer one with --keep-aspect)")
     s.add_argument("--keep-aspect", action="store_true", help="scale the longer side instead of squashing")
     s.add_argument("--views", default="plain", help="what VGG16 sees of each image, e.g. plain,highpass")
+    s.add_argument("--moments", default="mean,std", help="each channel's statistics, e.g. mean,std,active")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_validate)
 

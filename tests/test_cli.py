@@ -264,5 +264,9 @@ def test_cli_validate_prints_the_yardstick(tmp_path):
     report = json.loads(proc.stdout)
     assert report["seeds"] == [0, 1] and set(report["summary"]) >= {"accuracy", "auc", "ece", "ece_by_source"}
     assert {"family", "kind"} <= set(report["tables"]) and 0 <= report["unsure"]["coverage"] <= 1
-    human = run_cli("validate", str(data), "--input-size", "32", "--folds", "3", "--seeds", "1")
+    human = run_cli(
+        "validate", str(data), "--input-size", "32", "--folds", "3", "--seeds", "1", "--moments", "mean,std,active"
+    )
     assert human.returncode == 0 and "accuracy" in human.stdout and "by kind:" in human.stdout
+    bad = run_cli("validate", str(data), "--input-size", "32", "--moments", "mean,max")
+    assert bad.returncode != 0 and "statistics must be mean, std" in bad.stderr and "Traceback" not in bad.stderr

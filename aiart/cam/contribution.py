@@ -8,7 +8,9 @@ So, with g the gradient of the target score with respect to a layer's pooled sta
 
     share(x) = sum_c [ g_mean_c a_c(x) + g_std_c a_c(x) (a_c(x) - mu_c) / sigma_c ] / N
 
-and the shares of every position of every pooled layer and view add up to the score minus the head's
+A model that also reads each channel's share of active positions (a mean of 1[a(x) > 0]) adds
+g_active_c 1[a_c(x) > 0] / N, exactly, since that statistic is a mean over positions as well.
+The shares of every position of every pooled layer and view add up to the score minus the head's
 output at all-zero statistics (exactly for a linear head, to first order for a deeper one). That is the
 gradient x activation of HiResCAM at every pooled layer at once, each taken through that layer's own
 statistics only, so it needs one forward pass and no backward pass through the conv layers.
@@ -29,15 +31,22 @@ import tensorflow as tf
 
 from aiart.cam.base import BaseCAM, cached, conv_output, input_spec, pixels, split_layers
 
+SPLITS = ("mean", "std", "active")  # the statistics whose score this module splits over positions
+
+
+def moments_of(layer: keras.layers.Layer) -> tuple[str, ...]:
+    """What a layer pools each channel into, in its output's order: GlobalAveragePooling2D its means, a
+    layer with `moments` (aiart's ChannelStats) those, as all means, then all stds, then all shares
+    of active positions; () for any other layer."""
+    if isinstance(layer, keras.layers.GlobalAveragePooling2D):
+        return ("mean",)
+    moments = tuple(getattr(layer, "moments", ()))
+    return moments if moments[:1] == ("mean",) and set(moments) <= set(SPLITS) else ()
+
 
 def pooled_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The layers that pool a conv map into what the head reads: Keras's GlobalAveragePooling2D (means),
-    or a layer whose `moments` are ("mean", "std") and that returns all means, then all stds."""
-    found = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, keras.layers.GlobalAveragePooling2D) or getattr(layer, "moments", None) == ("mean", "std")
-    ]
+    """The layers that pool a conv map into what the head reads (see `moments_of`)."""
+    found = [layer for layer in model.layers if moments_of(layer)]
     if not found:
         raise ValueError(
             f"model {model.name!r} pools no conv map into channel statistics; a contribution map needs that"
@@ -45,21 +54,27 @@ def pooled_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return found
 
 
-def shares(acts: tf.Tensor, pooled: tf.Tensor, grads: tf.Tensor | None) -> tf.Tensor:
-    """(B, h, w, C) activations, their (B, C) means or (B, 2C) means and stds, and the score's gradient
-    with respect to those -> (B, h, w) float32: each position's share of the score.
+def shares(
+    acts: tf.Tensor, pooled: tf.Tensor, grads: tf.Tensor | None, moments: tuple[str, ...] = ("mean", "std")
+) -> tf.Tensor:
+    """(B, h, w, C) activations, their (B, k*C) statistics (`moments`, as `moments_of` says) and the
+    score's gradient with respect to those -> (B, h, w) float32: each position's share of the score.
+    The share of active positions is a mean over positions too: g_active 1[a(x) > 0] / N.
 
     The activations are read in their own format (bfloat16 on most CPUs here) and never copied to
     float32: every layer's map is read once more, so this work is bound by memory, not arithmetic."""
     if grads is None:  # statistics the score does not read
         return tf.zeros(tf.shape(acts)[:3])
     channels = acts.shape[-1]
-    weights = grads[:, :channels]
+    part = {m: slice(i * channels, (i + 1) * channels) for i, m in enumerate(moments)}
+    weights = grads[:, part["mean"]]
     total = 0.0
-    if pooled.shape[-1] == 2 * channels:  # a(x)(a(x) - mu) g_std / sigma = a(x)^2 v - a(x) mu v
-        v = grads[:, channels:] / pooled[:, channels:]
-        weights -= pooled[:, :channels] * v
+    if "std" in part:  # a(x)(a(x) - mu) g_std / sigma = a(x)^2 v - a(x) mu v
+        v = grads[:, part["std"]] / pooled[:, part["std"]]
+        weights -= pooled[:, part["mean"]] * v
         total = weighted_sum(tf.square(acts), v)
+    if "active" in part:  # ReLU maps: sign(a) = 1[a > 0]
+        total += weighted_sum(tf.sign(acts), grads[:, part["active"]])
     return (total + weighted_sum(acts, weights)) / tf.cast(tf.shape(acts)[1] * tf.shape(acts)[2], tf.float32)
 
 
@@ -84,7 +99,7 @@ def compiled_shares(model: keras.Model, layer: str):
                 acts, pooled, maps, logit = tap(x, training=False)
                 score = sign * tf.reduce_sum(logit)
             grads = tape.gradient(score, pooled)
-            parts = tuple(shares(a, p, g) for a, p, g in zip(acts, pooled, grads))
+            parts = tuple(shares(a, p, g, moments_of(layer)) for a, p, g, layer in zip(acts, pooled, grads, pools))
             return parts, tuple(tf.shape(m)[1:3] for m in maps), logit[:, 0]
 
         return fn

@@ -24,7 +24,7 @@ from PIL import Image
 
 from aiart.config import cache_dir
 from aiart.data.images import ImageError, ImageSource, open_image, read_bytes
-from aiart.model.classifier import PLAIN, Classifier, batches
+from aiart.model.classifier import MOMENTS, PLAIN, Classifier, batches
 from aiart.model.precision import cache_tag
 
 Progress = Callable[[int, int, float], None]  # done, total, seconds elapsed
@@ -100,6 +100,8 @@ def feature_extractor(clf: Classifier) -> Extractor:
     spec += cache_tag(clf.precision)
     if clf.info.views != PLAIN:
         spec += f":{'+'.join(clf.info.views)}"
+    if clf.info.moments != MOMENTS:
+        spec += f":{'+'.join(clf.info.moments)}"
     dim = int(clf.features_model.output.shape[-1])
     views = len(clf.info.views)
     return Extractor(spec, clf.input_size, (dim,), np.float32, clf.features_of_batch, clf.keep_aspect, views)

@@ -64,23 +64,51 @@ def channel_moments(x: tf.Tensor) -> tuple[tuple[tf.Tensor, tf.Tensor], Callable
     return (mean, square), grad
 
 
+MOMENTS = ("mean", "std")  # every model's statistics; a model may add "active"
+EXTRA_MOMENTS = ("active",)
+
+
+def check_moments(moments: Sequence[str]) -> tuple[str, ...]:
+    moments = tuple(moments)
+    extra = moments[len(MOMENTS) :]
+    known = all(m in EXTRA_MOMENTS for m in extra) and len(set(extra)) == len(extra)
+    if moments[: len(MOMENTS)] != MOMENTS or not known:
+        raise ValueError(f"statistics must be {', '.join(MOMENTS)}, then any of {', '.join(EXTRA_MOMENTS)}: {moments}")
+    return moments
+
+
+def active_share(x: tf.Tensor) -> tf.Tensor:
+    """(B, H, W, C) ReLU map -> float32 share of positions where each channel responds at all (x > 0):
+    how sparse a texture is, which its mean and std do not say. Each row is counted in x's own format
+    (the kernels sum in float32 and round each row's count once), the rows in float32. A step
+    function: no gradient."""
+    positions = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
+    counts = tf.cast(tf.reduce_sum(tf.sign(x), axis=2), tf.float32)
+    return tf.stop_gradient(tf.reduce_sum(counts, axis=1) / positions)
+
+
 @keras.saving.register_keras_serializable(package="aiart")
 class ChannelStats(keras.layers.Layer):
-    """Per-channel mean and standard deviation over space: texture statistics that ignore layout.
+    """Per-channel mean and standard deviation over space, and for some models each channel's share
+    of active positions: texture statistics that ignore layout.
 
-    It reads the conv map in the map's own format (`channel_moments`) and returns float32."""
+    It reads the conv map in the map's own format (`channel_moments`) and returns float32, all means,
+    then all stds (then all active shares): what `aiart.cam.contribution` splits over positions."""
 
-    moments = ("mean", "std")  # what `aiart.cam.contribution` splits over positions
-
-    def __init__(self, **kwargs):
+    def __init__(self, moments: Sequence[str] = MOMENTS, **kwargs):
         super().__init__(**{**kwargs, "autocast": False})
+        self.moments = check_moments(moments)
 
     def call(self, x):
         mean, square = channel_moments(x)
-        return keras.ops.concatenate([mean, keras.ops.sqrt(keras.ops.relu(square - keras.ops.square(mean)) + 1e-6)], -1)
+        parts = [mean, keras.ops.sqrt(keras.ops.relu(square - keras.ops.square(mean)) + 1e-6)]
+        return keras.ops.concatenate(parts + [active_share(x) for m in self.moments if m == "active"], -1)
 
     def compute_output_spec(self, x):
-        return keras.KerasTensor((x.shape[0], 2 * x.shape[-1]), dtype="float32")
+        return keras.KerasTensor((x.shape[0], len(self.moments) * x.shape[-1]), dtype="float32")
+
+    def get_config(self):
+        return {**super().get_config(), "moments": list(self.moments)}
 
 
 def high_pass(x):
@@ -137,18 +165,19 @@ class JoinViews(keras.layers.Layer):
         return {**super().get_config(), "count": self.count}
 
 
-def feature_layout(taps: Sequence[str], views: Sequence[str] = PLAIN) -> list[tuple[str, str, str]]:
-    """(view, tap, "mean" or "std") of each column of the feature vector: the order that
-    `ChannelStats`, `concat_features` and `JoinViews` give it (per view, each tap's means, then its stds)."""
+def feature_layout(
+    taps: Sequence[str], views: Sequence[str] = PLAIN, moments: Sequence[str] = MOMENTS
+) -> list[tuple[str, str, str]]:
+    """(view, tap, statistic) of each column of the feature vector: the order that `ChannelStats`,
+    `concat_features` and `JoinViews` give it (per view, each tap's means, then its stds, ...)."""
     from aiart.model.backbone import BLOCKS, FILTERS
 
     width = {n: FILTERS[b] for b, names in BLOCKS.items() for n in names}
-    stats = ChannelStats.moments
-    return [(view, tap, moment) for view in views for tap in taps for moment in stats for _ in range(width[tap])]
+    return [(view, tap, moment) for view in views for tap in taps for moment in moments for _ in range(width[tap])]
 
 
-def feature_dim(taps: Sequence[str], views: Sequence[str] = PLAIN) -> int:
-    return len(feature_layout(taps, views))
+def feature_dim(taps: Sequence[str], views: Sequence[str] = PLAIN, moments: Sequence[str] = MOMENTS) -> int:
+    return len(feature_layout(taps, views, moments))
 
 
 def build_feature_graph(
@@ -157,15 +186,17 @@ def build_feature_graph(
     layers: Mapping[str, keras.layers.Layer] | None = None,
     dtype: str = "float32",
     views: Sequence[str] = PLAIN,
+    moments: Sequence[str] = MOMENTS,
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
-    """image -> concatenated ChannelStats of `taps` (of each of `views`); shared by the feature
-    extractor and classifier. `layers`: existing conv layers to call by name instead of new ImageNet
-    ones; `dtype`: the conv stack's dtype policy (the statistics always come out float32)."""
+    """image -> concatenated ChannelStats (`moments`) of `taps` (of each of `views`); shared by the
+    feature extractor and classifier. `layers`: existing conv layers to call by name instead of new
+    ImageNet ones; `dtype`: the conv stack's dtype policy (the statistics always come out float32)."""
     deepest = max(taps, key=CONV_LAYERS.index)
     image = keras.Input((input_size, input_size, 3), name="image")  # None x None: any shape
     x = image if tuple(views) == PLAIN else StackViews(views, name="views")(image)
     convs = apply_backbone(x, upto=deepest, layers=layers, dtype=dtype)
-    return image, concat_features([ChannelStats(name=f"{t}_stats")(convs[t]) for t in taps], len(views))
+    stats = [ChannelStats(moments, name=f"{t}_stats")(convs[t]) for t in taps]
+    return image, concat_features(stats, len(views))
 
 
 def concat_features(parts: Sequence[keras.KerasTensor], views: int = 1) -> keras.KerasTensor:
@@ -230,6 +261,7 @@ class HeadInfo:
     threshold: float = 0.5
     keep_aspect: bool = False  # True: the longer side is scaled to input_size, the aspect kept
     views: tuple[str, ...] = PLAIN  # what the one VGG16 sees of each image: "plain", "highpass"
+    moments: tuple[str, ...] = MOMENTS  # each tapped channel's statistics: mean, std (, active)
     unsure: float = 0.0  # half-width of the "not sure" band of P(AI) around 0.5 (0: always a verdict)
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -239,10 +271,11 @@ class HeadInfo:
         raw = json.loads(Path(path).read_text())
         raw["taps"] = tuple(raw["taps"])
         raw["views"] = check_views(raw.get("views", PLAIN))
+        raw["moments"] = check_moments(raw.get("moments", MOMENTS))
         return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
 
     def dumps(self) -> str:
-        d = dict(self.__dict__, taps=list(self.taps), views=list(self.views))
+        d = dict(self.__dict__, taps=list(self.taps), views=list(self.views), moments=list(self.moments))
         return json.dumps(d, indent=2, sort_keys=True)
 
 
@@ -276,6 +309,7 @@ def head_version(head: keras.Model, info: HeadInfo, precision: str = "float32") 
     cache, so answers of two precisions or views never mix (float32's plain keys are those from before)."""
     settings = [info.input_size, list(info.taps), info.keep_aspect]
     settings += ([precision] if precision != "float32" else []) + ([list(info.views)] if info.views != PLAIN else [])
+    settings += [list(info.moments)] if info.moments != MOMENTS else []
     digest = hashlib.sha256(json.dumps(settings).encode())
     for w in head.get_weights():
         digest.update(np.ascontiguousarray(w).tobytes())
@@ -350,17 +384,22 @@ class Classifier:
         self.tuned = tuple(tuned)
         self.backbone_version = "imagenet" if not tuned else self.version
         base = share_backbone_with
-        if tuned and info.views != PLAIN:
-            raise ValueError("a fine-tuned block runs on the plain view only")
-        if base is None or (base.input_size, base.info.taps, base.keep_aspect, base.precision, base.info.views) != (
-            info.input_size,
-            info.taps,
-            info.keep_aspect,
-            self.precision,
-            info.views,
+        if tuned and (info.views, info.moments) != (PLAIN, MOMENTS):
+            raise ValueError("a fine-tuned block runs on the plain view and the mean and std only")
+        if (
+            base is None
+            or (base.input_size, base.info.taps, base.keep_aspect, base.precision, base.info.views)
+            != (
+                info.input_size,
+                info.taps,
+                info.keep_aspect,
+                self.precision,
+                info.views,
+            )
+            or base.info.moments != info.moments
         ):
             side = None if info.keep_aspect else info.input_size
-            image, feats = build_feature_graph(side, info.taps, tuned, dtype, info.views)
+            image, feats = build_feature_graph(side, info.taps, tuned, dtype, info.views, info.moments)
             fresh = [n for n in CONV_LAYERS if n not in tuned]
         elif not tuned and not base.tuned:
             image, feats, fresh = base.features_model.input, base.features_model.output, []
@@ -456,4 +495,4 @@ class Classifier:
 def untrained_classifier(info: HeadInfo | None = None) -> Classifier:
     """A classifier with a fresh head: enough to compute (and cache) features before any training."""
     info = info or HeadInfo()
-    return Classifier(build_head(feature_dim(info.taps, info.views)), info)
+    return Classifier(build_head(feature_dim(info.taps, info.views, info.moments)), info)

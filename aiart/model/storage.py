@@ -103,7 +103,7 @@ def load_head_checked(path: Path | str, info: HeadInfo) -> keras.Model:
         raise ModelFileError(f"not a loadable .keras model ({first})") from None
     tuned = tuned_convs(head)
     try:
-        want = [(None, feature_dim(info.taps, info.views))] if not tuned else tuned_inputs(info)
+        want = [(None, feature_dim(info.taps, info.views, info.moments))] if not tuned else tuned_inputs(info)
     except ValueError as exc:
         raise ModelFileError(f"a fine-tuned model does not fit these features: {exc}") from None
     try:

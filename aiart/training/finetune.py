@@ -21,7 +21,7 @@ import tensorflow as tf
 from aiart.data.features import Extractor
 from aiart.model.backbone import block_input, copy_conv, split_taps
 from aiart.model.backbone import top_block as tuned_block
-from aiart.model.classifier import PLAIN, Classifier, apply_layers, feature_dim, head_chain, top_block_features
+from aiart.model.classifier import MOMENTS, PLAIN, Classifier, apply_layers, feature_dim, head_chain, top_block_features
 from aiart.model.precision import cache_tag
 from aiart.model.storage import tuned_inputs
 from aiart.training.fit import TrainConfig, balanced_weights, best_epoch_keeper, column, compile_logit_model
@@ -37,6 +37,8 @@ def pool_extractor(clf: Classifier) -> Extractor:
     of 1e-3, far below what training notices). Only ImageNet layers lie below it, in any classifier."""
     if clf.info.views != PLAIN:
         raise ValueError(f"fine-tuning runs on the plain view only; this model sees {', '.join(clf.info.views)}")
+    if clf.info.moments != MOMENTS:
+        raise ValueError(f"fine-tuning reads each channel's mean and std only, not {', '.join(clf.info.moments)}")
     name = block_input(tuned_block(clf.info.taps))
     model = keras.Model(clf.model.input, clf.model.get_layer(name).output, name=f"aiart_{name}")
     spec = tf.TensorSpec((None, clf.input_size, clf.input_size, 3), tf.float32)

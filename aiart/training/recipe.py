@@ -309,6 +309,7 @@ def train_default(
         taps=clf.info.taps,
         keep_aspect=clf.keep_aspect,
         views=clf.info.views,
+        moments=clf.info.moments,
         unsure=band["half_width"],
         training={
             "data": "shared/data (see README model card)",

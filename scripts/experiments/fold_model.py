@@ -35,7 +35,9 @@ def main() -> None:
     args = ap.parse_args()
     shipped = load_classifier(args.like)
     views = tuple(args.views.split(",")) if args.views else shipped.info.views
-    spec = HeadInfo(input_size=shipped.input_size, keep_aspect=shipped.keep_aspect, views=views)
+    spec = HeadInfo(
+        input_size=shipped.input_size, keep_aspect=shipped.keep_aspect, views=views, moments=shipped.info.moments
+    )
     clf = untrained_classifier(spec)
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), scan(args.data))
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)
@@ -44,7 +46,12 @@ def main() -> None:
     fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
     out = Path(args.out)
     info = HeadInfo(
-        clf.input_size, clf.info.taps, keep_aspect=clf.keep_aspect, views=clf.info.views, unsure=shipped.info.unsure
+        clf.input_size,
+        clf.info.taps,
+        keep_aspect=clf.keep_aspect,
+        views=clf.info.views,
+        moments=clf.info.moments,
+        unsure=shipped.info.unsure,
     )
     save_head(head, info, out / "fold.keras")
     held = np.flatnonzero(~train)

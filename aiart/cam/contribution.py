@@ -99,7 +99,11 @@ def compiled_shares(model: keras.Model, layer: str):
                 acts, pooled, maps, logit = tap(x, training=False)
                 score = sign * tf.reduce_sum(logit)
             grads = tape.gradient(score, pooled)
-            parts = tuple(shares(a, p, g, moments_of(layer)) for a, p, g, layer in zip(acts, pooled, grads, pools))
+            parts: list[tf.Tensor] = []
+            for a, p, g, layer in zip(acts, pooled, grads, pools):
+                with tf.control_dependencies(parts[-1:]):  # one layer's temporary maps at a time, not all 13 at once
+                    parts.append(shares(a, p, g, moments_of(layer)))
+            parts = tuple(parts)
             return parts, tuple(tf.shape(m)[1:3] for m in maps), logit[:, 0]
 
         return fn

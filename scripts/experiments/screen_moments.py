@@ -17,16 +17,13 @@ the full run (calibration and band on inner folds) is there to catch.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
+from screen_view import fill_chunks
 
-from aiart.data.dataset import scan
-from aiart.data.images import open_image
 from aiart.model.backbone import BLOCKS
-from aiart.model.classifier import HeadInfo, batches, untrained_classifier
+from aiart.model.classifier import HeadInfo, untrained_classifier
 
 VIEWS = ("plain", "highpass")
 
@@ -53,22 +50,7 @@ def main(data: str, out: str) -> None:
     tap = keras.Model(clf.model.inputs, [clf.model.get_layer(n).output for n in names])
     spec = tf.TensorSpec((None, None, None, 3), tf.float32)
     fn = tf.function(lambda x: moments(tap(x, training=False), len(VIEWS)), input_signature=[spec])
-    samples = scan(data)
-    outdir = Path(out, "moments")
-    outdir.mkdir(parents=True, exist_ok=True)
-    for chunk in sorted(Path(out).glob("chunk-*.npz")):
-        target = outdir / chunk.name
-        if target.exists():
-            continue
-        rows = np.load(chunk, allow_pickle=True)["rows"]
-        images = [open_image(samples[r].path) for r in rows]
-        active = np.zeros((len(images), 8448), np.float32)
-        gem3 = np.zeros_like(active)
-        for idx, batch in batches(images, 448, True, 16, len(VIEWS)):
-            a, g = fn(tf.convert_to_tensor(batch))
-            active[idx], gem3[idx] = a.numpy(), g.numpy()
-        np.savez(target, rows=rows, active=active, gem3=gem3)
-        print(f"{chunk.name} {len(rows)}", flush=True)
+    fill_chunks(data, out, "moments", ("active", "gem3"), fn, len(VIEWS))
 
 
 if __name__ == "__main__":

@@ -33,12 +33,12 @@ def median_residual(x: tf.Tensor) -> tf.Tensor:
     return x - median
 
 
-def main(data: str, out: str) -> None:
-    clf = untrained_classifier(HeadInfo(input_size=448, keep_aspect=True))
-    spec = tf.TensorSpec((None, None, None, 3), tf.float32)
-    view = tf.function(lambda x: clf.features_model(median_residual(x), training=False), input_signature=[spec])
+def fill_chunks(data: str, out: str, folder: str, names: tuple[str, ...], fn, views: int) -> None:
+    """For each of `screen_features.py`'s chunks not yet in OUT/folder, run `fn` on its images (448 px,
+    aspect kept, `views` passes per picture) and save its outputs there as `names`, beside the rows:
+    each chunk is written as soon as it exists, so an interrupted run resumes."""
     samples = scan(data)
-    outdir = Path(out, "median")
+    outdir = Path(out, folder)
     outdir.mkdir(parents=True, exist_ok=True)
     for chunk in sorted(Path(out).glob("chunk-*.npz")):
         target = outdir / chunk.name
@@ -46,11 +46,19 @@ def main(data: str, out: str) -> None:
             continue
         rows = np.load(chunk, allow_pickle=True)["rows"]
         images = [open_image(samples[r].path) for r in rows]
-        feats = np.zeros((len(images), 8448), np.float32)
-        for idx, batch in batches(images, 448, True, 16):
-            feats[idx] = view(tf.convert_to_tensor(batch)).numpy()
-        np.savez(target, rows=rows, median=feats)
+        parts: dict[str, np.ndarray] = {}
+        for idx, batch in batches(images, 448, True, 16, views):
+            for name, values in zip(names, fn(tf.convert_to_tensor(batch))):
+                parts.setdefault(name, np.zeros((len(images), values.shape[-1]), np.float32))[idx] = values.numpy()
+        np.savez(target, rows=rows, **parts)
         print(f"{chunk.name} {len(rows)}", flush=True)
+
+
+def main(data: str, out: str) -> None:
+    clf = untrained_classifier(HeadInfo(input_size=448, keep_aspect=True))
+    spec = tf.TensorSpec((None, None, None, 3), tf.float32)
+    view = tf.function(lambda x: (clf.features_model(median_residual(x), training=False),), input_signature=[spec])
+    fill_chunks(data, out, "median", ("median",), view, 1)
 
 
 if __name__ == "__main__":

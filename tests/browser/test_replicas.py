@@ -42,6 +42,8 @@ pytestmark = pytest.mark.browser
 REPLICAS = 3
 TEACHER_TOKEN = "teacher-link-token-for-the-replicas-test"
 FIRST_RUN = 180_000  # ms: replica 1 loads VGG16 for the Classroom page on a busy 2-core machine
+STEP = 60_000  # ms: any other step, pages included, while two replicas and four pages share 2 cores
+PROJECTOR = {"width": 1366, "height": 900}
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,14 @@ def keys_for(school: School, wanted: list[int]) -> list[str]:
     raise AssertionError(f"no sticky keys found for replicas {wanted}: {found}")
 
 
+def open_context(browser, contexts: list, viewport: dict):
+    """A browser context with the slow machine's step timeout, kept in `contexts` to be closed at the end."""
+    ctx = browser.new_context(viewport=viewport)
+    ctx.set_default_timeout(STEP)  # every context alike: a page load through nginx took over 30 s once
+    contexts.append(ctx)
+    return ctx
+
+
 WATCH_CONNECTION = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     window.connectionStates = [];
@@ -142,19 +152,14 @@ WHO_SERVES = "() => fetch('/_stcore/health').then((r) => r.headers.get('X-Aiart-
 def test_teacher_and_phones_on_different_replicas_see_one_vote_and_survive_a_killed_replica(school, browser):
     contexts = []  # closed at the end, whatever happened
     try:
-        host_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
-        contexts.append(host_ctx)
-        host_ctx.set_default_timeout(60_000)
-        host = host_ctx.new_page()
+        host = open_context(browser, contexts, PROJECTOR).new_page()
         host.goto(school.replicas[0] + "/classroom")  # the teacher, straight on replica 1
         code = start_live_round(host, FIRST_RUN / 1000)
         assert f"{school.url}/vote?room={code}" in host.locator(".st-key-live-join").inner_text()  # via nginx
 
         phones, on = [], [1, 2, 2]  # phones pinned to replicas 2 and 3, through nginx
         for key, replica in zip(keys_for(school, on), on):
-            ctx = browser.new_context(viewport=PHONE)
-            contexts.append(ctx)
-            ctx.set_default_timeout(60_000)
+            ctx = open_context(browser, contexts, PHONE)
             ctx.add_cookies([{"name": "aiart_replica", "value": key, "url": school.url}])
             phone = ctx.new_page()
             response = phone.goto(f"{school.url}/vote?room={code}")
@@ -196,9 +201,7 @@ def test_teacher_and_phones_on_different_replicas_see_one_vote_and_survive_a_kil
             assert "Traceback" not in (school.run / f"replica-{i}.log").read_text(errors="replace")
 
         # The teacher link works through nginx, whichever replica answers: every replica has the same token.
-        via_nginx = browser.new_context(viewport={"width": 1366, "height": 900})
-        contexts.append(via_nginx)
-        teacher = via_nginx.new_page()
+        teacher = open_context(browser, contexts, PROJECTOR).new_page()
         teacher.goto(f"{school.url}/classroom?teacher={TEACHER_TOKEN}")
         teacher.get_by_role("button", name="Start a live round").wait_for(timeout=FIRST_RUN)
         student = phones[0].context.new_page()

@@ -102,7 +102,7 @@ class ChannelStats(keras.layers.Layer):
     def call(self, x):
         mean, square = channel_moments(x)
         parts = [mean, keras.ops.sqrt(keras.ops.relu(square - keras.ops.square(mean)) + 1e-6)]
-        return keras.ops.concatenate(parts + [active_share(x) for m in self.moments if m == "active"], -1)
+        return keras.ops.concatenate(parts + ([active_share(x)] if "active" in self.moments else []), -1)
 
     def compute_output_spec(self, x):
         return keras.KerasTensor((x.shape[0], len(self.moments) * x.shape[-1]), dtype="float32")

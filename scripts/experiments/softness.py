@@ -39,7 +39,9 @@ def main() -> None:
     ap.add_argument("images")
     args = ap.parse_args()
     shipped = load_classifier()
-    spec = HeadInfo(input_size=shipped.input_size, keep_aspect=True, views=shipped.info.views)
+    spec = HeadInfo(
+        input_size=shipped.input_size, keep_aspect=True, views=shipped.info.views, moments=shipped.info.moments
+    )
     x, y, kept, _ = recipe.features_for(FeatureStore(untrained_classifier(spec)), scan(args.data))
     sharp = np.array([sharpness(open_image(s.path), spec.input_size) for s in kept])
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)

@@ -309,6 +309,7 @@ def cmd_faithfulness(args) -> int:
         methods=method_list(args.methods),
         target=args.target,
         steps=args.steps,
+        random_orders=args.random_orders,
     )
     for path, msg in errors.items():
         print(f"{path}: skipped, {msg}", file=sys.stderr)
@@ -399,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     from aiart.browse import FILTERS, SORTS
     from aiart.cam import FAST_METHODS, METHODS
     from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD
+    from aiart.trust.faithfulness import RANDOM_ORDERS
 
     p = argparse.ArgumentParser(
         prog="python -m aiart", description="Tell AI-generated art from human-made, and show why."
@@ -520,6 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--methods", default=",".join(FAST_METHODS), help="comma-separated")
     s.add_argument("--target", default=None, choices=CLASS_NAMES, help="default: the model's verdict per image")
     s.add_argument("--steps", type=int, default=8)
+    s.add_argument(
+        "--random-orders",
+        type=int,
+        default=RANDOM_ORDERS,
+        help=f"random orders per image for the baseline (default {RANDOM_ORDERS}); more give a steadier "
+        "baseline, each costing as much as one method",
+    )
     s.add_argument("--limit", type=int, default=None, help="a seeded random sample of this many images")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_faithfulness)

@@ -157,8 +157,8 @@ def evaluate(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
-    if steps < 2 or grid < 2:
-        raise ValueError("steps and grid must be at least 2")
+    if steps < 2 or grid < 2 or random_orders < 1:
+        raise ValueError("steps and grid must be at least 2, random orders at least 1")
     layer = layer or default_layer(clf)
     x = clf.to_batch([open_image(image)])
     if target is None:

@@ -194,6 +194,15 @@ def test_cli_json_shape(small_classifier, labelled_folder, tmp_path, capsys):
     assert rc == 0 and json.loads(captured.out)["n"] == 8 and "broken.jpg" in captured.err
     assert cli.main([*argv, "--methods", "nope"]) == 2
     assert "unknown method" in capsys.readouterr().err
+    assert cli.main([*argv, "--methods", "gradcam", "--random-orders", "0"]) == 2
+    assert "random orders at least 1" in capsys.readouterr().err
+
+
+def test_random_orders_set_the_baseline(small_classifier, pattern_image):
+    """The baseline averages `random_orders` seeded orders: more orders, another mean, the same picture."""
+    one, five = (evaluate(small_classifier, pattern_image, methods=(), random_orders=n) for n in (1, 5))
+    assert one.p_class == five.p_class and not np.allclose(one.random.insertion, five.random.insertion)
+    assert five.random.deletion[0] == pytest.approx(five.p_class, abs=1e-6)  # nothing removed yet
 
 
 def faithfulness_page():

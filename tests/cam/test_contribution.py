@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aiart.cam.contribution import ContributionCAM, compiled_shares, on_grid
+from aiart.cam.contribution import BLUR, ContributionCAM, compiled_shares, on_grid
 from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
 
 TAPS = ("block1_conv1", "block1_conv2", "block2_conv1")
@@ -71,6 +71,17 @@ def test_the_map_follows_where_the_evidence_is():
     clf.head.get_layer("logit").set_weights([kernel, np.zeros(1, np.float32)])
     maps, _ = ContributionCAM(clf.model, "block1_conv1")(x, 1.0)
     assert maps[0, 4:12, 20:28].mean() > 5 * maps[0, 20:, :12].mean()
+
+
+def test_the_map_is_blurred_over_neighbouring_cells_keeping_its_total():
+    """One hot cell spreads as a Gaussian of sigma = the grid's longer side / BLUR (3 cells here)."""
+    cells = np.zeros((1, 56, 84), np.float32)
+    cells[0, 28, 42] = 1.0
+    cam = ContributionCAM(linear_classifier(("plain",)).model, "block1_conv1")
+    out = cam.cam_image(cells, None, np.zeros((1, 56, 84, 3)), 1.0)
+    assert 84 / BLUR == 3 and out.shape == cells.shape
+    assert out.sum() == pytest.approx(1.0, rel=1e-4) and out[0, 28, 42] == out.max()
+    assert out[0, 28, 45] / out[0, 28, 42] == pytest.approx(np.exp(-0.5), rel=0.05)  # one sigma away
 
 
 def test_a_model_without_pooled_statistics_is_refused():

@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from aiart.cam.base import BaseCAM, cached, conv_output, input_spec, pixels, split_layers
+from aiart.cam.base import BaseCAM, cached, conv_output, fold_views, input_spec, pixels, split_layers
 
 SPLITS = ("mean", "std", "active")  # the statistics whose score this module splits over positions
 BLUR = 28  # the map's blur: a Gaussian whose sigma is the grid's longer side / BLUR (4 cells of block3_conv3 at 448)
@@ -136,7 +136,7 @@ class ContributionCAM(BaseCAM):
             parts, grids, logits = compiled_shares(self.model, self.layer)(
                 tf.convert_to_tensor(x, tf.float32), tf.constant(sign, tf.float32)
             )
-        parts = [p.numpy() for p in parts]
+        parts = [fold_views(p.numpy(), len(x)) for p in parts]  # one map per picture before any resizing or blur
         maps = [on_grid(parts, tuple(g.numpy())) for g in grids]
         return [m - m.mean(axis=(1, 2), keepdims=True) for m in maps], None, logits.numpy()
 
@@ -147,4 +147,5 @@ class ContributionCAM(BaseCAM):
 
 
 def blur(cells: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of one map, sigma in cells (shared with `scripts/experiments/faith_smoothed.py`)."""
     return cv2.GaussianBlur(cells.astype(np.float32), (0, 0), sigma)

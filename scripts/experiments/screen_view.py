@@ -49,7 +49,9 @@ def fill_chunks(data: str, out: str, folder: str, names: tuple[str, ...], fn, vi
         parts: dict[str, np.ndarray] = {}
         for idx, batch in batches(images, 448, True, 16, views):
             for name, values in zip(names, fn(tf.convert_to_tensor(batch))):
-                parts.setdefault(name, np.zeros((len(images), values.shape[-1]), np.float32))[idx] = values.numpy()
+                if name not in parts:  # allocated once, at the first batch, when its width is known
+                    parts[name] = np.zeros((len(images), values.shape[-1]), np.float32)
+                parts[name][idx] = values.numpy()
         np.savez(target, rows=rows, **parts)
         print(f"{chunk.name} {len(rows)}", flush=True)
 

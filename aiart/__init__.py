@@ -3,7 +3,7 @@
 from aiart.breakdown import Breakdown, breakdown
 from aiart.config import CLASS_NAMES
 from aiart.data.images import ImageError, open_image
-from aiart.explain import Explanation, explain
+from aiart.explain import Explanation, explain, explain_targets
 from aiart.model.classifier import Classifier
 from aiart.model.storage import load_classifier
 
@@ -15,6 +15,7 @@ __all__ = [
     "ImageError",
     "breakdown",
     "explain",
+    "explain_targets",
     "load_classifier",
     "open_image",
 ]

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from aiart.config import CLASS_NAMES, DEFAULT_HEAD
+from aiart.config import BOTH, CLASS_NAMES, DEFAULT_HEAD
 from aiart.data.features import TimeLeft
 
 
@@ -92,26 +92,28 @@ def cmd_explain(args) -> int:
     """The Classify card as JSON and a figure: verdict, heatmap, score by block, softness, what the file says."""
     from aiart.breakdown import breakdown
     from aiart.data.images import ImageError, open_image, read_bytes
-    from aiart.explain import explain
+    from aiart.explain import explain_targets
     from aiart.figure import explanation_png
 
     clf = load(args)
     try:
         data = read_bytes(Path(args.file))
         image = open_image(data)  # decoded once for the map, the breakdown and the softness
-        exp = explain(clf, image, target=args.target, layer=args.layer, method=args.method)
+        targets = CLASS_NAMES if args.target == BOTH else (args.target,)
+        exps = list(explain_targets(clf, image, targets, layer=args.layer, method=args.method).values())
         parts = breakdown(clf, image).summary()
     except ImageError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
-    Path(args.output).write_bytes(explanation_png(exp, alpha=args.alpha))
+    Path(args.output).write_bytes(explanation_png(exps, alpha=args.alpha))
+    exp = exps[0]
     print(
         json.dumps(
             {
                 "path": args.file,
                 "p_ai": exp.p_ai,
                 "label": exp.label,
-                "target": exp.target,
+                "target": args.target,
                 "layer": exp.layer,
                 "method": exp.method,
                 "output": args.output,
@@ -417,7 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--layer", default=DEFAULT_LAYER, type=layer_arg, help=LAYER_HELP)
     s.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS))
-    s.add_argument("--target", default=CLASS_NAMES[0], choices=CLASS_NAMES)
+    s.add_argument(
+        "--target", default=CLASS_NAMES[0], choices=[*CLASS_NAMES, BOTH], help="both: one pass, both classes' maps"
+    )
     s.add_argument("--alpha", type=float, default=0.45)
     s.add_argument("-o", "--output", required=True)
     s.set_defaults(func=cmd_explain)

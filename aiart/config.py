@@ -9,6 +9,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = PROJECT_ROOT / "weights"
 DEFAULT_HEAD = WEIGHTS_DIR / "head.keras"
 CLASS_NAMES = ("AI_GENERATED", "NON_AI_GENERATED")
+BOTH = "both"  # what a page or the CLI offers beside the class names: both classes' maps
 UNSURE = "UNSURE"  # the verdict inside the model's measured "not sure" band; never a class
 WORDS = {CLASS_NAMES[0]: "AI-generated", CLASS_NAMES[1]: "human-made", UNSURE: "not sure"}  # verdicts, said plainly
 GET_DATA_HINT = (

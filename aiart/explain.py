@@ -66,12 +66,30 @@ def explain(
 
     `layer` defaults to DEFAULT_LAYER (or the deepest conv layer a smaller test model has).
     """
+    return explain_targets(clf, image, (target,), layer, method)[target]
+
+
+def explain_targets(
+    clf: Classifier,
+    image: ImageSource,
+    targets: tuple[str, ...] = CLASS_NAMES,
+    layer: str | None = None,
+    method: str = DEFAULT_METHOD,
+) -> dict[str, Explanation]:
+    """`explain` for several targets of one image: a page showing both classes' maps, or one whose
+    visitor may switch, gets them from one pass where the method is linear in the score (the default
+    is); the others run a pass per target."""
     layer = layer or default_layer(clf)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    signs = {target: target_sign(target) for target in targets}
     img = open_image(image)
     rgb = np.asarray(img, dtype=np.uint8)
     cam = METHODS[method](clf.model, layer, gate=clf.gate)  # every pass within the process's pixel budget
-    maps, logits = cam(clf.to_batch([img]), target_sign(target), size=rgb.shape[:2])
+    maps, logits = cam.for_signs(clf.to_batch([img]), tuple(signs.values()), size=rgb.shape[:2])
     p_ai = float(sigmoid(logits[0]))
-    return Explanation(rgb, maps[0].astype(np.float32), p_ai, clf.label(p_ai), target, layer, method)
+    label = clf.label(p_ai)
+    return {
+        target: Explanation(rgb, maps[sign][0].astype(np.float32), p_ai, label, target, layer, method)
+        for target, sign in signs.items()
+    }

@@ -81,6 +81,8 @@ if not items:
     )
     st.stop()
 
+if len(items) <= classify_ui.FULL_CARDS_UP_TO:  # full cards: each picture's one pass gives verdict and heatmap
+    ui.verdicts_from_explanations(clf, items)
 p_ai = ui.probabilities(clf, items)
 
 if len(items) > 1:

@@ -203,6 +203,22 @@ def test_cli_explain_prints_the_breakdown(tmp_path, small_head, capsys):
     assert out["soft"] is None and out["provenance"] == []  # as on the Classify card: no level stored, no metadata
 
 
+def test_cli_explain_both_targets_in_one_figure(tmp_path, small_head, capsys):
+    from PIL import Image
+
+    from aiart import cli
+
+    image, one, both = tmp_path / "a.png", tmp_path / "one.png", tmp_path / "both.png"
+    synthetic_art(3, True).save(image)
+    assert cli.main(["--model", str(small_head), "explain", str(image), "-o", str(one)]) == 0
+    assert json.loads(capsys.readouterr().out)["target"] == "AI_GENERATED"
+    assert cli.main(["--model", str(small_head), "explain", str(image), "--target", "both", "-o", str(both)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["target"] == "both" and 0 <= out["p_ai"] <= 1
+    with Image.open(one) as a, Image.open(both) as b:  # image | heatmap | overlay, image | AI | human: 3 panels
+        assert a.size == b.size
+
+
 @pytest.mark.parametrize(
     ("setup", "fragment"),
     [

@@ -16,7 +16,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from aiart.app import access, honesty
 from aiart.app.keep import keep_widgets, remembered
 from aiart.cam.base import split_layers
-from aiart.config import CLASS_NAMES, DEFAULT_HEAD, UNSURE
+from aiart.config import BOTH, CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import DEFAULT_METHOD, default_layer, layer_choices
 from aiart.metrics import sigmoid
 from aiart.model.classifier import Classifier
@@ -58,12 +58,15 @@ def settle_heap() -> None:
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
 def default_classifier() -> Classifier:
     """One model per process, shared by every page and session (inference is thread-safe)."""
+    from aiart.cam import METHODS
     from aiart.model.passes import return_freed_memory
     from aiart.model.storage import load_classifier
 
     return_freed_memory()  # a server's working set rises and falls with sessions: give freed blocks back
     clf = load_classifier(DEFAULT_HEAD)
-    clf.logits_of_batch(np.zeros((1, clf.input_size, clf.input_size, 3), np.float32))  # trace once, up front
+    zeros = np.zeros((1, clf.input_size, clf.input_size, 3), np.float32)
+    clf.logits_of_batch(zeros)  # trace and run once, up front: a first run also optimizes the graph
+    METHODS[DEFAULT_METHOD](clf.model, default_layer(clf))(zeros)  # and a card's pass (verdict and heatmap)
     settle_heap()
     return clf
 
@@ -278,23 +281,45 @@ def probabilities(clf: Classifier, items: list[Item], batch_size: int = 8) -> di
     return {it.digest: known[(clf.version, it.digest)] for it in items if it.image is not None}
 
 
-@st.cache_data(max_entries=256, show_spinner="Computing the heatmap...")
-def _heatmap(
-    _clf: Classifier, version: str, digest: str, _image: np.ndarray, layer: str, method: str, target: str
-) -> tuple[np.ndarray, float]:
-    """(heatmap as uint8 0..255, P(AI)); uint8 keeps 256 cached maps small. Shared by all sessions."""
-    from aiart.explain import explain
+@st.cache_data(max_entries=128, show_spinner="Computing the heatmap...")
+def _heatmaps(
+    _clf: Classifier, version: str, digest: str, _image: np.ndarray, layer: str, method: str, targets: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray], float]:
+    """({target: heatmap as uint8 0..255}, P(AI)); uint8 keeps the cached maps small. Shared by all sessions."""
+    from aiart.explain import explain_targets
 
-    exp = explain(_clf, Image.fromarray(_image), target=target, layer=layer, method=method)
-    return np.round(exp.heatmap * 255).astype(np.uint8), exp.p_ai
+    exps = explain_targets(_clf, Image.fromarray(_image), targets, layer=layer, method=method)
+    return {t: np.round(e.heatmap * 255).astype(np.uint8) for t, e in exps.items()}, next(iter(exps.values())).p_ai
+
+
+def targets_of_one_pass(method: str, target: str) -> tuple[str, ...]:
+    """What one pass of `method` for `target` yields: both classes' maps where the method is linear in
+    the score (the default), so switching the class to explain, or showing both, costs no pass."""
+    from aiart.cam import METHODS
+
+    return CLASS_NAMES if METHODS[method].linear else (target,)
 
 
 def explanation(clf: Classifier, item: Item, layer: str, method: str, target: str):
-    """`aiart.explain.explain` for an item, cached per image, layer, method, target and model version."""
+    """`aiart.explain.explain` for an item, cached per image, layer, method and model version (and
+    target, for a method that needs a pass per target)."""
     from aiart.explain import Explanation
 
-    heat, p_ai = _heatmap(clf, clf.version, item.digest, item.image, layer, method, target)
-    return Explanation(item.image, heat.astype(np.float32) / 255.0, p_ai, clf.label(p_ai), target, layer, method)
+    targets = targets_of_one_pass(method, target)
+    maps, p_ai = _heatmaps(clf, clf.version, item.digest, item.image, layer, method, targets)
+    heat = maps[target].astype(np.float32) / 255.0
+    return Explanation(item.image, heat, p_ai, clf.label(p_ai), target, layer, method)
+
+
+def verdicts_from_explanations(clf: Classifier, items: list[Item]) -> None:
+    """Put each new readable item's P(AI) in the page's memo from its default explanation, which the
+    pass computes anyway: a page that shows every item's heatmap then runs one pass per picture, not a
+    verdict pass and a heatmap pass (`probabilities` finds them known)."""
+    known: dict = st.session_state.setdefault("p_ai_memo", {})
+    for it in items:
+        if it.image is not None and (clf.version, it.digest) not in known:
+            exp = explanation(clf, it, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0])
+            known[(clf.version, it.digest)] = exp.p_ai
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -374,7 +399,7 @@ def legend_strip() -> np.ndarray:
 
 def heat_legend(target: str) -> None:
     """What the colours mean: a colour bar and one line of plain words."""
-    towards = "the class named under each map" if target == "both" else PRETTY[target]
+    towards = "the class named under each map" if target == BOTH else PRETTY[target]
     with st.container(gap="small"):
         st.image(legend_strip(), width="stretch")
         st.caption(
@@ -437,7 +462,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
         with right:
             choice = st.segmented_control(
                 "Explain",
-                [*CLASS_NAMES, "both"],
+                [*CLASS_NAMES, BOTH],
                 format_func=lambda t: LOOKS.get(t, "Both"),
                 required=True,
                 **remembered(f"target-{k}", label),  # the choices outlive a page switch, as do the trust checks
@@ -463,7 +488,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             alpha = controls.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"opacity-{k}", width=180)
             if method in SANITY_FLAGGED:
                 st.warning(SANITY_WARNING, icon=":material/warning:")
-            targets = list(CLASS_NAMES) if choice == "both" else [choice]
+            targets = list(CLASS_NAMES) if choice == BOTH else [choice]
             for col, target in zip(st.columns(len(targets)), targets):
                 exp = explanation(clf, item, layer, method, target)
                 col.image(

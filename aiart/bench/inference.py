@@ -18,7 +18,7 @@ from PIL import Image
 from aiart.bench.precision import bare_forward, bench_precisions
 from aiart.bench.timing import timeit
 from aiart.cam import METHODS
-from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD, explain, layer_choices
+from aiart.explain import DEFAULT_LAYER, DEFAULT_METHOD, explain, explain_targets, layer_choices
 from aiart.model.classifier import PLAIN, untrained_classifier
 
 
@@ -77,6 +77,7 @@ def main(args) -> int:
             if m != "scorecam"
         },
         f"explain() end to end ({DEFAULT_METHOD}, decode+upsample)": (lambda: explain(clf, images[0]), ""),
+        f"explain_targets(), both classes ({DEFAULT_METHOD}, one pass)": (lambda: explain_targets(clf, images[0]), ""),
         **{f"predict + {DEFAULT_METHOD} @ {layer}": (lambda c=c: c(one, 1.0), "") for layer, c in layers.items()},
     }
     print(

@@ -154,6 +154,7 @@ class BaseCAM:
 
     name = "base"
     uses_gradients = True
+    linear = False  # True: the map is linear in the target score, so -logit's map is minus +logit's
     slow = False  # True: many passes per map, so checks that compare methods leave it out unless asked
 
     def __init__(self, model: keras.Model, layer: str, gate: Gate = no_gate):
@@ -183,12 +184,35 @@ class BaseCAM:
     def __call__(
         self, x: np.ndarray, sign: float = 1.0, size: tuple[int, int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        if sign not in (1.0, -1.0, 1, -1):
-            raise ValueError(f"sign must be +1 (AI_GENERATED) or -1 (NON_AI_GENERATED), got {sign}")
-        acts, grads, logits = self.activations(x, float(sign))
+        maps, logits = self.for_signs(x, (sign,), size)
+        return maps[float(sign)], logits
+
+    def for_signs(
+        self, x: np.ndarray, signs: tuple[float, ...] = (1.0, -1.0), size: tuple[int, int] | None = None
+    ) -> tuple[dict[float, np.ndarray], np.ndarray]:
+        """{sign: maps in [0, 1]} and the logits. A `linear` method's map for -logit is minus its map for
+        +logit before the ReLU, so one pass serves both targets; any other method runs a pass per sign."""
+        for sign in signs:
+            if sign not in (1.0, -1.0, 1, -1):
+                raise ValueError(f"sign must be +1 (AI_GENERATED) or -1 (NON_AI_GENERATED), got {sign}")
         size = size or tuple(x.shape[1:3])
-        maps = [
-            resize_maps(normalize(fold_views(self.cam_image(a, g, x, float(sign)), len(x))), size)
-            for a, g in zip(acts, grads or [None] * len(acts))
-        ]
-        return (maps[0] if len(maps) == 1 else normalize(np.mean(maps, axis=0))), logits
+        if self.linear:
+            raw, logits = self.raw_maps(x, 1.0)
+            return {float(s): self.finish([s * r for r in raw], size) for s in signs}, logits
+        maps = {}
+        for sign in signs:
+            raw, logits = self.raw_maps(x, float(sign))
+            maps[float(sign)] = self.finish(raw, size)
+        return maps, logits
+
+    def raw_maps(self, x: np.ndarray, sign: float) -> tuple[list[np.ndarray], np.ndarray]:
+        """One signed (B, h, w) map per layer of `layer` (each picture's views summed), before the ReLU."""
+        acts, grads, logits = self.activations(x, sign)
+        raw = [fold_views(self.cam_image(a, g, x, sign), len(x)) for a, g in zip(acts, grads or [None] * len(acts))]
+        return raw, logits
+
+    @staticmethod
+    def finish(raw: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
+        """ReLU and min-max per layer, resized to `size`; several layers' maps averaged (and normalized again)."""
+        maps = [resize_maps(normalize(r), size) for r in raw]
+        return maps[0] if len(maps) == 1 else normalize(np.mean(maps, axis=0))

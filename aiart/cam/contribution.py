@@ -129,6 +129,7 @@ def on_grid(parts: list[np.ndarray], grid: tuple[int, int]) -> np.ndarray:
 
 class ContributionCAM(BaseCAM):
     name = "contribution"
+    linear = True
 
     def activations(self, x: np.ndarray, sign: float) -> tuple[list[np.ndarray], None, np.ndarray]:
         """One map of summed shares per layer of `layer` (its grid), centred, in place of activations."""

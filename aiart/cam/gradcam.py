@@ -7,6 +7,7 @@ from aiart.cam.base import BaseCAM
 
 class GradCAM(BaseCAM):
     name = "gradcam"
+    linear = True
 
     def channel_weights(self, acts: np.ndarray, grads: np.ndarray) -> np.ndarray:
         return grads.mean(axis=(1, 2))

@@ -10,6 +10,7 @@ from aiart.cam.base import BaseCAM
 
 class HiResCAM(BaseCAM):
     name = "hirescam"
+    linear = True
 
     def cam_image(self, acts, grads, x, sign) -> np.ndarray:
         return (grads * acts).sum(axis=-1)

@@ -75,8 +75,8 @@ def test_upload_batch_with_a_broken_file(app, small_classifier):
 def test_layer_method_target_and_opacity(app, monkeypatch):
     explain_module = importlib.import_module("aiart.explain")  # `aiart.explain` is the function
     runs = []
-    real = explain_module.explain
-    monkeypatch.setattr(explain_module, "explain", lambda *a, **k: runs.append(k) or real(*a, **k))
+    real = explain_module.explain_targets
+    monkeypatch.setattr(explain_module, "explain_targets", lambda *a, **k: runs.append(k) or real(*a, **k))
 
     app.pills(key="samples").set_value(["Waves"]).run()
     before = overlays(app)
@@ -110,6 +110,27 @@ def test_layer_method_target_and_opacity(app, monkeypatch):
     app.segmented_control(key=f"target-{suffix}").set_value("both").run()
     assert set(overlays(app)) == {"What looks AI", "What looks human"}
     assert {b.key for b in app.download_button} == {f"png-{suffix}-AI_GENERATED", f"png-{suffix}-NON_AI_GENERATED"}
+
+
+def test_one_picture_one_pass_for_verdict_and_both_maps(app, small_classifier, monkeypatch):
+    """A full card's verdict comes from its heatmap's pass, and that pass of the default (linear) method
+    serves both classes' maps: one pass, however the class to explain is switched."""
+    from aiart.app import ui
+
+    ui._heatmaps.clear()
+    passes = []
+    real_gate = small_classifier.gate
+    monkeypatch.setattr(small_classifier, "gate", lambda n: passes.append(n) or real_gate(n))
+    app.pills(key="samples").set_value(["Sunset"]).run()
+    assert not app.exception and len(passes) == 1
+    suffix = card_key(app, "layer-").removeprefix("layer-")
+    for choice in ("both", "NON_AI_GENERATED", "AI_GENERATED"):
+        app.segmented_control(key=f"target-{suffix}").set_value(choice).run()
+        assert not app.exception
+    assert set(overlays(app)) == {"What looks AI"} and len(passes) == 1
+    app.selectbox(key=f"method-{suffix}").set_value("layercam").run()  # not linear: a pass per class
+    app.segmented_control(key=f"target-{suffix}").set_value("both").run()
+    assert len(passes) == 3  # (layercam, AI), (layercam, human)
 
 
 def test_explanations_differ_between_layers(small_classifier):

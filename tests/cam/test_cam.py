@@ -37,6 +37,28 @@ def test_zero_input_gives_no_nan(tiny_model, method):
     assert maps.shape == (2, 16, 16) and np.all(np.isfinite(maps))
 
 
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("layer", LAYERS)
+def test_one_call_for_both_targets_matches_one_call_each(tiny_model, tiny_input, method, layer):
+    """`for_signs` gives each target the map its own call gives; a linear method (the map for -logit is
+    minus the one for +logit before the ReLU) takes one gated pass for both, any other one per target."""
+    passes = []
+    cam = METHODS[method](tiny_model, layer, gate=lambda p: passes.append(p) or contextlib.nullcontext())
+    maps, logits = cam.for_signs(tiny_input, (1.0, -1.0), size=(20, 30))
+    separate = [len(passes)]
+    for sign in (1.0, -1.0):
+        alone, alone_logits = cam(tiny_input, sign, size=(20, 30))
+        np.testing.assert_allclose(maps[sign], alone, atol=1e-5)
+        np.testing.assert_allclose(logits, alone_logits, rtol=1e-5)
+        separate.append(len(passes))
+    per_call = np.diff(separate)[0]
+    assert separate[0] == (per_call if METHODS[method].linear else 2 * per_call)
+
+
+def test_linear_methods_are_the_gradient_linear_ones():
+    assert {name for name, m in METHODS.items() if m.linear} == {"contribution", "gradcam", "hirescam"}
+
+
 def test_gradcam_weights_are_mean_gradients(tiny_model, tiny_input):
     (acts,), (grads,), _ = compiled(tiny_model, "conv_b", "grad")(tiny_input, np.float32(1.0))
     acts, grads = acts.numpy(), grads.numpy()

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from aiart import explain
+from aiart.config import CLASS_NAMES
 from aiart.data.features import FeatureStore
 from aiart.data.images import ImageError
-from aiart.explain import target_sign
+from aiart.explain import explain_targets, target_sign
 from aiart.model.classifier import Classifier, HeadInfo, sigmoid, to_batch
 from tests.conftest import png_bytes, synthetic_art
 
@@ -84,6 +85,18 @@ def test_explain_shares_the_forward_pass_and_respects_target(small_classifier, p
         explain(small_classifier, pattern_image, target="CAT")
     with pytest.raises(ValueError, match="unknown method"):
         explain(small_classifier, pattern_image, method="magic")
+
+
+@pytest.mark.parametrize("method", ["contribution", "layercam"])
+def test_explain_targets_gives_each_target_its_own_map(small_classifier, pattern_image, method):
+    """Both classes' maps of one picture, as `explain` gives each (from one pass for a linear method)."""
+    both = explain_targets(small_classifier, pattern_image, CLASS_NAMES, method=method)
+    assert list(both) == list(CLASS_NAMES)
+    for target, exp in both.items():
+        alone = explain(small_classifier, pattern_image, target=target, method=method)
+        np.testing.assert_allclose(exp.heatmap, alone.heatmap, atol=1e-5)
+        assert (exp.target, exp.p_ai, exp.label) == (target, alone.p_ai, alone.label)
+    assert not np.allclose(both[CLASS_NAMES[0]].heatmap, both[CLASS_NAMES[1]].heatmap)
 
 
 def test_head_version_tracks_weights(small_classifier):

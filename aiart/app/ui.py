@@ -55,6 +55,9 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+WARM_UP_SIDE = 64  # VGG16's five poolings need 32 px; a little more keeps every layer's grid over 1x1
+
+
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
 def default_classifier() -> Classifier:
     """One model per process, shared by every page and session (inference is thread-safe)."""
@@ -64,9 +67,11 @@ def default_classifier() -> Classifier:
 
     return_freed_memory()  # a server's working set rises and falls with sessions: give freed blocks back
     clf = load_classifier(DEFAULT_HEAD)
-    zeros = np.zeros((1, clf.input_size, clf.input_size, 3), np.float32)
-    clf.logits_of_batch(zeros)  # trace and run once, up front: a first run also optimizes the graph
-    METHODS[DEFAULT_METHOD](clf.model, default_layer(clf))(zeros)  # and a card's pass (verdict and heatmap)
+    clf.logits_of_batch(np.zeros((1, clf.input_size, clf.input_size, 3), np.float32))  # trace once, up front
+    # and a card's pass (its verdict and heatmap): a first run traces and optimizes the graph for any
+    # size, so a small picture does it without a full pass's memory where the model reads any shape
+    side = WARM_UP_SIDE if clf.keep_aspect else clf.input_size
+    METHODS[DEFAULT_METHOD](clf.model, default_layer(clf))(np.zeros((1, side, side, 3), np.float32))
     settle_heap()
     return clf
 

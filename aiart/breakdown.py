@@ -12,6 +12,7 @@ The heatmap says *where* in the picture; this says *which kind* of evidence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,17 +58,36 @@ def training_mean(clf: Classifier, width: int) -> np.ndarray:
 
 
 def breakdown(clf: Classifier, image: ImageSource) -> Breakdown:
-    """The logit of `image` against the average picture's, split by view and block."""
+    """The logit of `image` against the average picture's, split by view and block (one features pass;
+    a contribution map's pass gives the same through `from_statistics`)."""
     features = clf.features_of_batch(clf.to_batch([open_image(image)]))
-    mean = training_mean(clf, features.shape[1])
     f = tf.convert_to_tensor(features, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(f)
         logit = clf.scorer(f, training=False)
-    grads = tape.gradient(logit, f).numpy()[0]
-    per_feature = grads * (features[0] - mean)
+    return split(clf, features[0], tape.gradient(logit, f).numpy()[0], float(logit.numpy()[0, 0]))
+
+
+def from_statistics(
+    clf: Classifier, statistics: Mapping[str, tuple[np.ndarray, np.ndarray]], logit: float
+) -> Breakdown:
+    """`breakdown` from one picture's pooled statistics and the logit's gradient with respect to them
+    (`ContributionCAM.statistics`, a row per view): laid out as the head reads them, per view each
+    tap's statistics side by side."""
+    views = range(len(clf.info.views))
+
+    def vector(part: int) -> np.ndarray:
+        return np.concatenate([statistics[f"{tap}_stats"][part][v] for v in views for tap in clf.info.taps])
+
+    return split(clf, vector(0), vector(1), logit)
+
+
+def split(clf: Classifier, features: np.ndarray, grads: np.ndarray, logit: float) -> Breakdown:
+    """One picture's feature vector and the logit's gradient with respect to it -> the shares g (f - mean)
+    summed by view and block."""
+    mean = training_mean(clf, len(features))
     shares: dict[tuple[str, str], float] = {}
-    for group, share in zip(feature_groups(clf), per_feature):
+    for group, share in zip(feature_groups(clf), grads * (features - mean)):
         shares[group] = shares.get(group, 0.0) + float(share)
     average = float(clf.logits_of_features(mean[None])[0])
-    return Breakdown(float(logit.numpy()[0, 0]), average, shares)
+    return Breakdown(logit, average, shares)

@@ -101,7 +101,7 @@ def cmd_explain(args) -> int:
         image = open_image(data)  # decoded once for the map, the breakdown and the softness
         targets = CLASS_NAMES if args.target == BOTH else (args.target,)
         exps = list(explain_targets(clf, image, targets, layer=args.layer, method=args.method).values())
-        parts = breakdown(clf, image).summary()
+        parts = (exps[0].breakdown or breakdown(clf, image)).summary()  # the contribution map's pass gives it
     except ImageError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1

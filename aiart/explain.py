@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aiart.cam import METHODS
+from aiart.breakdown import Breakdown, from_statistics
+from aiart.cam import METHODS, ContributionCAM
 from aiart.cam.base import split_layers
 from aiart.config import CLASS_NAMES
 from aiart.data.images import ImageSource, open_image
@@ -36,6 +37,7 @@ class Explanation:
     target: str
     layer: str
     method: str
+    breakdown: Breakdown | None = None  # the score by view and block, where the pass gives it (contribution)
 
 
 def default_layer(clf: Classifier) -> str:
@@ -78,7 +80,8 @@ def explain_targets(
 ) -> dict[str, Explanation]:
     """`explain` for several targets of one image: a page showing both classes' maps, or one whose
     visitor may switch, gets them from one pass where the method is linear in the score (the default
-    is); the others run a pass per target."""
+    is); the others run a pass per target. The contribution map's pass also gives the score's
+    `breakdown` by view and block."""
     layer = layer or default_layer(clf)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -89,7 +92,8 @@ def explain_targets(
     maps, logits = cam.for_signs(clf.to_batch([img]), tuple(signs.values()), size=rgb.shape[:2])
     p_ai = float(sigmoid(logits[0]))
     label = clf.label(p_ai)
+    parts = from_statistics(clf, cam.statistics, float(logits[0])) if isinstance(cam, ContributionCAM) else None
     return {
-        target: Explanation(rgb, maps[sign][0].astype(np.float32), p_ai, label, target, layer, method)
+        target: Explanation(rgb, maps[sign][0].astype(np.float32), p_ai, label, target, layer, method, parts)
         for target, sign in signs.items()
     }

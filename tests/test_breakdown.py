@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from aiart.breakdown import breakdown, feature_groups
+from aiart.explain import explain
 from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
 from tests.conftest import synthetic_art
 
@@ -44,3 +45,18 @@ def test_feature_groups_follow_the_feature_vector():
     assert len(groups) == feature_dim(TAPS, clf.info.views)
     assert groups[0] == ("plain", "block1") and groups[2 * 64] == ("plain", "block2")  # 64 means + 64 stds
     assert groups[len(groups) // 2] == ("highpass", "block1") and groups[-1] == ("highpass", "block3")
+
+
+@pytest.mark.parametrize(("views", "hidden"), [(("plain",), 0), (("plain", "highpass"), 0), (("plain", "highpass"), 8)])
+def test_the_contribution_maps_pass_gives_the_same_breakdown(views, hidden):
+    """A card's explanation pass carries the breakdown (its statistics and their gradient), laid out as
+    the head reads them: the same numbers as the features pass, so opening it runs nothing."""
+    clf = classifier(views, hidden=hidden)
+    image = synthetic_art(3, True)
+    exp = explain(clf, image, method="contribution", layer="block3_conv3")
+    alone = breakdown(clf, image)
+    assert list(exp.breakdown.shares) == list(alone.shares)
+    np.testing.assert_allclose(list(exp.breakdown.shares.values()), list(alone.shares.values()), rtol=1e-4, atol=1e-5)
+    assert exp.breakdown.logit == pytest.approx(alone.logit, abs=1e-5)
+    assert exp.breakdown.average == alone.average
+    assert explain(clf, image, method="hirescam", layer="block3_conv3").breakdown is None  # no statistics: none

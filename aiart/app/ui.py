@@ -15,6 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from aiart.app import access, honesty
 from aiart.app.keep import keep_widgets, remembered
+from aiart.breakdown import Breakdown
 from aiart.cam.base import split_layers
 from aiart.config import BOTH, CLASS_NAMES, DEFAULT_HEAD, UNSURE
 from aiart.explain import DEFAULT_METHOD, default_layer, layer_choices
@@ -289,12 +290,14 @@ def probabilities(clf: Classifier, items: list[Item], batch_size: int = 8) -> di
 @st.cache_data(max_entries=128, show_spinner="Computing the heatmap...")
 def _heatmaps(
     _clf: Classifier, version: str, digest: str, _image: np.ndarray, layer: str, method: str, targets: tuple[str, ...]
-) -> tuple[dict[str, np.ndarray], float]:
-    """({target: heatmap as uint8 0..255}, P(AI)); uint8 keeps the cached maps small. Shared by all sessions."""
+) -> tuple[dict[str, np.ndarray], float, Breakdown | None]:
+    """({target: heatmap as uint8 0..255}, P(AI), the score by block where the pass gives it); uint8
+    keeps the cached maps small. Shared by all sessions."""
     from aiart.explain import explain_targets
 
     exps = explain_targets(_clf, Image.fromarray(_image), targets, layer=layer, method=method)
-    return {t: np.round(e.heatmap * 255).astype(np.uint8) for t, e in exps.items()}, next(iter(exps.values())).p_ai
+    first = next(iter(exps.values()))
+    return {t: np.round(e.heatmap * 255).astype(np.uint8) for t, e in exps.items()}, first.p_ai, first.breakdown
 
 
 def targets_of_one_pass(method: str, target: str) -> tuple[str, ...]:
@@ -311,9 +314,9 @@ def explanation(clf: Classifier, item: Item, layer: str, method: str, target: st
     from aiart.explain import Explanation
 
     targets = targets_of_one_pass(method, target)
-    maps, p_ai = _heatmaps(clf, clf.version, item.digest, item.image, layer, method, targets)
+    maps, p_ai, parts = _heatmaps(clf, clf.version, item.digest, item.image, layer, method, targets)
     heat = maps[target].astype(np.float32) / 255.0
-    return Explanation(item.image, heat, p_ai, clf.label(p_ai), target, layer, method)
+    return Explanation(item.image, heat, p_ai, clf.label(p_ai), target, layer, method, parts)
 
 
 def verdicts_from_explanations(clf: Classifier, items: list[Item]) -> None:
@@ -325,13 +328,6 @@ def verdicts_from_explanations(clf: Classifier, items: list[Item]) -> None:
         if it.image is not None and (clf.version, it.digest) not in known:
             exp = explanation(clf, it, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0])
             known[(clf.version, it.digest)] = exp.p_ai
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def _breakdown(_clf: Classifier, version: str, digest: str, _image: np.ndarray):
-    from aiart.breakdown import breakdown
-
-    return breakdown(_clf, Image.fromarray(_image))
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -350,7 +346,7 @@ def score_breakdown(clf: Classifier, item: Item) -> None:
     training picture's, in the logit's units; the bars add up to the whole move."""
     import pandas as pd
 
-    parts = _breakdown(clf, clf.version, item.digest, item.image)
+    parts = explanation(clf, item, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0]).breakdown  # the card's pass
     rows = pd.DataFrame.from_dict(parts.by_block(), orient="index")
     rows.index = [block.replace("block", "Block ") for block in rows.index]  # short: Vega cuts long axis labels
     st.bar_chart(
@@ -509,7 +505,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
                     key=f"png-{k}-{target}",
                 )
             heat_legend(choice)
-            parts = st.expander(  # computed only while open: a features pass per picture
+            parts = st.expander(  # drawn only while open; its numbers come from the card's default pass
                 "Where does the score come from?",
                 icon=":material/stacked_bar_chart:",
                 key=f"breakdown-{k}",

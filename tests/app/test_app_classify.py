@@ -19,6 +19,18 @@ def app(monkeypatch, small_classifier, labelled_folder):
     return open_app(APP, monkeypatch, small_classifier, labelled_folder)
 
 
+@pytest.fixture
+def passes(small_classifier, monkeypatch) -> list[int]:
+    """Pixels of each gated VGG16 pass from here on, with no heatmap cached (a spy: the passes run)."""
+    from aiart.app import ui
+
+    ui._heatmaps.clear()
+    seen: list[int] = []
+    real_gate = small_classifier.gate
+    monkeypatch.setattr(small_classifier, "gate", lambda n: seen.append(n) or real_gate(n))
+    return seen
+
+
 def overlays(at: AppTest) -> dict[str, str]:
     """Caption -> media URL of every overlay image (URLs are content hashes of the rendered PNG)."""
     return {img.captions[0]: img.value[0] for img in at.image if img.captions[0].startswith("What looks")}
@@ -112,15 +124,9 @@ def test_layer_method_target_and_opacity(app, monkeypatch):
     assert {b.key for b in app.download_button} == {f"png-{suffix}-AI_GENERATED", f"png-{suffix}-NON_AI_GENERATED"}
 
 
-def test_one_picture_one_pass_for_verdict_and_both_maps(app, small_classifier, monkeypatch):
+def test_one_picture_one_pass_for_verdict_and_both_maps(app, passes):
     """A full card's verdict comes from its heatmap's pass, and that pass of the default (linear) method
     serves both classes' maps: one pass, however the class to explain is switched."""
-    from aiart.app import ui
-
-    ui._heatmaps.clear()
-    passes = []
-    real_gate = small_classifier.gate
-    monkeypatch.setattr(small_classifier, "gate", lambda n: passes.append(n) or real_gate(n))
     app.pills(key="samples").set_value(["Sunset"]).run()
     assert not app.exception and len(passes) == 1
     suffix = card_key(app, "layer-").removeprefix("layer-")
@@ -206,8 +212,9 @@ def test_a_mistyped_precision_setting_gets_one_clear_message(monkeypatch, small_
     assert "unknown precision 'int4'" in at.error[0].value and "AIART_PRECISION" in at.error[0].value
 
 
-def test_the_score_breakdown_adds_up_to_the_move_from_the_average_picture(app, small_classifier):
-    """Under the heatmap: a bar per block and view, and a caption with the whole move, from aiart.breakdown."""
+def test_the_score_breakdown_adds_up_to_the_move_from_the_average_picture(app, small_classifier, passes):
+    """Under the heatmap: a bar per block and view, and a caption with the whole move, from aiart.breakdown,
+    whose numbers come from the card's own pass: opening it runs nothing."""
     from PIL import Image
 
     from aiart.app import ui
@@ -220,6 +227,7 @@ def test_the_score_breakdown_adds_up_to_the_move_from_the_average_picture(app, s
     key = card_key(app, "layer-").replace("layer-", "breakdown-")
     app.session_state[key] = True  # what opening it does
     app.run()
+    assert len(passes) == 1  # the card's pass: verdict, both heatmaps and this breakdown
     (expander,) = [e for e in app.expander if e.label == "Where does the score come from?"]
     parts = breakdown(small_classifier, Image.fromarray(ui.sample_images()["Sunset"].image))
     move = parts.logit - parts.average

@@ -23,13 +23,13 @@ def linear_classifier(views: tuple[str, ...]) -> Classifier:
 
 
 def total_share(model, x, sign, layer) -> np.ndarray:
-    parts, _, _ = compiled_shares(model, layer)(tf.constant(x), tf.constant(sign, tf.float32))
+    parts, _, _, _ = compiled_shares(model, layer)(tf.constant(x), tf.constant(sign, tf.float32))
     return sum(p.numpy().sum(axis=(1, 2)) for p in parts)
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_gap_head_shares_are_cam_and_add_up_to_the_logit(tiny_model, tiny_input, sign):
-    parts, grids, logits = compiled_shares(tiny_model, "conv_a")(tf.constant(tiny_input), tf.constant(sign))
+    parts, grids, logits, _ = compiled_shares(tiny_model, "conv_a")(tf.constant(tiny_input), tf.constant(sign))
     bias = tiny_model.get_layer("logit").get_weights()[1][0]
     np.testing.assert_allclose(parts[0].numpy().sum(), sign * (logits.numpy()[0] - bias), rtol=1e-4)
     acts = keras.Model(tiny_model.inputs[0], tiny_model.get_layer("conv_b").output)(tiny_input).numpy()

@@ -121,7 +121,7 @@ def test_the_contribution_map_splits_the_active_share_exactly_too(sign):
     head.get_layer("logit").set_weights([kernel, np.array([0.3], np.float32)])
     clf = Classifier(head, HeadInfo(input_size=32, taps=taps, moments=ACTIVE), precision="float32")
     x = np.random.default_rng(3).normal(size=(2, 32, 32, 3)).astype(np.float32) * 50
-    parts, _, logits = compiled_shares(clf.model, "block1_conv2")(tf.constant(x), tf.constant(sign, tf.float32))
+    parts, _, logits, _ = compiled_shares(clf.model, "block1_conv2")(tf.constant(x), tf.constant(sign, tf.float32))
     at_zero = clf.logits_of_features(np.zeros((1, dim), np.float32))
     total = sum(p.numpy().sum(axis=(1, 2)) for p in parts)
     np.testing.assert_allclose(total, sign * (logits.numpy() - at_zero), rtol=1e-3)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from aiart.config import CLASS_NAMES
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logit -> probability, in float64 so large logits neither overflow nor round to exactly 0.5."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+    """Logit -> probability, in float64 so large logits neither overflow nor round to exactly 0.5
+    (SciPy's expit: a logit below -709 gives 0 without an overflow warning)."""
+    return expit(np.asarray(z, dtype=np.float64))
 
 
 def bin_index(p: np.ndarray, bins: int) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,20 +271,31 @@ def sample_images() -> dict[str, Item]:
 
 
 # -- predictions and explanations (cached; keyed by content hash and model version) -------------
+@contextlib.contextmanager
+def counted(total: int, doing: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar over `total` images, for more than one (a single picture shows its spinner
+    only): yields `update(done)`; the bar goes when the work is done."""
+    bar = st.progress(0.0, text=f"{doing} {total} images...") if total > 1 else None
+
+    def update(done: int) -> None:
+        if bar:
+            bar.progress(done / total, text=f"{doing}: {done}/{total} images")
+
+    yield update
+    if bar:
+        bar.empty()
+
+
 def probabilities(clf: Classifier, items: list[Item], batch_size: int = 8) -> dict[str, float]:
     """P(AI) per readable item's digest; only new images run the network, in batches, with progress."""
     known: dict = st.session_state.setdefault("p_ai_memo", {})
     todo = [it for it in items if it.image is not None and (clf.version, it.digest) not in known]
-    bar = st.progress(0.0, text=f"Classifying {len(todo)} images...") if len(todo) > 1 else None
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        for it, p in zip(chunk, clf.predict([Image.fromarray(it.image) for it in chunk])):
-            known[(clf.version, it.digest)] = float(p)
-        if bar:
-            done = start + len(chunk)
-            bar.progress(done / len(todo), text=f"Classifying: {done}/{len(todo)} images")
-    if bar:
-        bar.empty()
+    with counted(len(todo), "Classifying") as update:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            for it, p in zip(chunk, clf.predict([Image.fromarray(it.image) for it in chunk])):
+                known[(clf.version, it.digest)] = float(p)
+            update(start + len(chunk))
     return {it.digest: known[(clf.version, it.digest)] for it in items if it.image is not None}
 
 
@@ -324,10 +336,13 @@ def verdicts_from_explanations(clf: Classifier, items: list[Item]) -> None:
     pass computes anyway: a page that shows every item's heatmap then runs one pass per picture, not a
     verdict pass and a heatmap pass (`probabilities` finds them known)."""
     known: dict = st.session_state.setdefault("p_ai_memo", {})
-    for it in items:
-        if it.image is not None and (clf.version, it.digest) not in known:
-            exp = explanation(clf, it, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0])
-            known[(clf.version, it.digest)] = exp.p_ai
+    todo = [it for it in items if it.image is not None and (clf.version, it.digest) not in known]
+    with counted(len(todo), "Classifying and explaining") as update:
+        for done, it in enumerate(todo, 1):
+            known[(clf.version, it.digest)] = explanation(
+                clf, it, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0]
+            ).p_ai
+            update(done)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from aiart.data.images import ImageSource, open_image
-from aiart.model.classifier import Classifier, feature_layout
+from aiart.model.classifier import Classifier, feature_layout, stats_name
 
 
 @dataclass
@@ -77,7 +77,7 @@ def from_statistics(
     views = range(len(clf.info.views))
 
     def vector(part: int) -> np.ndarray:
-        return np.concatenate([statistics[f"{tap}_stats"][part][v] for v in views for tap in clf.info.taps])
+        return np.concatenate([statistics[stats_name(tap)][part][v] for v in views for tap in clf.info.taps])
 
     return split(clf, vector(0), vector(1), logit)
 

@@ -286,10 +286,15 @@ def counted(total: int, doing: str) -> Iterator[Callable[[int], None]]:
         bar.empty()
 
 
+def unknown(clf: Classifier, items: list[Item]) -> tuple[dict, list[Item]]:
+    """The page's memo of P(AI) by (model version, digest), and the readable items not in it yet."""
+    known: dict = st.session_state.setdefault("p_ai_memo", {})
+    return known, [it for it in items if it.image is not None and (clf.version, it.digest) not in known]
+
+
 def probabilities(clf: Classifier, items: list[Item], batch_size: int = 8) -> dict[str, float]:
     """P(AI) per readable item's digest; only new images run the network, in batches, with progress."""
-    known: dict = st.session_state.setdefault("p_ai_memo", {})
-    todo = [it for it in items if it.image is not None and (clf.version, it.digest) not in known]
+    known, todo = unknown(clf, items)
     with counted(len(todo), "Classifying") as update:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
@@ -331,17 +336,20 @@ def explanation(clf: Classifier, item: Item, layer: str, method: str, target: st
     return Explanation(item.image, heat, p_ai, clf.label(p_ai), target, layer, method, parts)
 
 
+def default_explanation(clf: Classifier, item: Item):
+    """The item's explanation by the default layer and method: the pass a card starts with, which also
+    gives its verdict and its breakdown."""
+    return explanation(clf, item, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0])
+
+
 def verdicts_from_explanations(clf: Classifier, items: list[Item]) -> None:
     """Put each new readable item's P(AI) in the page's memo from its default explanation, which the
     pass computes anyway: a page that shows every item's heatmap then runs one pass per picture, not a
     verdict pass and a heatmap pass (`probabilities` finds them known)."""
-    known: dict = st.session_state.setdefault("p_ai_memo", {})
-    todo = [it for it in items if it.image is not None and (clf.version, it.digest) not in known]
+    known, todo = unknown(clf, items)
     with counted(len(todo), "Classifying and explaining") as update:
         for done, it in enumerate(todo, 1):
-            known[(clf.version, it.digest)] = explanation(
-                clf, it, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0]
-            ).p_ai
+            known[(clf.version, it.digest)] = default_explanation(clf, it).p_ai
             update(done)
 
 
@@ -361,7 +369,7 @@ def score_breakdown(clf: Classifier, item: Item) -> None:
     training picture's, in the logit's units; the bars add up to the whole move."""
     import pandas as pd
 
-    parts = explanation(clf, item, default_layer(clf), DEFAULT_METHOD, CLASS_NAMES[0]).breakdown  # the card's pass
+    parts = default_explanation(clf, item).breakdown  # the card's own pass
     rows = pd.DataFrame.from_dict(parts.by_block(), orient="index")
     rows.index = [block.replace("block", "Block ") for block in rows.index]  # short: Vega cuts long axis labels
     st.bar_chart(

@@ -89,7 +89,8 @@ def weighted_sum(maps: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
 
 def compiled_shares(model: keras.Model, layer: str):
     """x, sign -> (each pooled layer's (B, h, w) shares of sign * logit, the (h, w) of each layer of
-    `layer`, logit, each pooled layer's (statistics, gradient of sign * logit with respect to them)):
+    `layer`, logit, {each pooling layer's name: (its statistics, gradient of sign * logit with respect
+    to them)}):
     one forward pass; the only backward pass is from the logit to the statistics."""
 
     def build():
@@ -108,7 +109,7 @@ def compiled_shares(model: keras.Model, layer: str):
             for a, p, g, layer in zip(acts, pooled, grads, pools):
                 with tf.control_dependencies(parts[-1:]):  # one layer's temporary maps at a time, not all 13 at once
                     parts.append(shares(a, p, g, moments_of(layer)))
-            stats = tuple((p, tf.zeros_like(p) if g is None else g) for p, g in zip(pooled, grads))
+            stats = {pool.name: (p, tf.zeros_like(p) if g is None else g) for pool, p, g in zip(pools, pooled, grads)}
             return tuple(parts), tuple(tf.shape(m)[1:3] for m in maps), logit[:, 0], stats
 
         return fn
@@ -146,8 +147,7 @@ class ContributionCAM(BaseCAM):
             parts, grids, logits, stats = compiled_shares(self.model, self.layer)(
                 tf.convert_to_tensor(x, tf.float32), tf.constant(sign, tf.float32)
             )
-        names = [pool.name for pool in pooled_layers(self.model)]
-        self.statistics = {name: (p.numpy(), sign * g.numpy()) for name, (p, g) in zip(names, stats)}
+        self.statistics = {name: (p.numpy(), sign * g.numpy()) for name, (p, g) in stats.items()}
         parts = [fold_views(p.numpy(), len(x)) for p in parts]  # one map per picture before any resizing or blur
         maps = [on_grid(parts, tuple(g.numpy())) for g in grids]
         return [m - m.mean(axis=(1, 2), keepdims=True) for m in maps], None, logits.numpy()

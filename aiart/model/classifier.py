@@ -111,6 +111,11 @@ class ChannelStats(keras.layers.Layer):
         return {**super().get_config(), "moments": list(self.moments)}
 
 
+def stats_name(tap: str) -> str:
+    """The name of the `ChannelStats` layer that pools `tap`, in every graph the classifier builds."""
+    return f"{tap}_stats"
+
+
 def high_pass(x):
     """The image minus its nearest-upsampled 2x2 average (NPR, CVPR 2024): what neighbouring pixels
     do not share, where upsampling generators leave their traces. Odd sides average what they have."""
@@ -195,7 +200,7 @@ def build_feature_graph(
     image = keras.Input((input_size, input_size, 3), name="image")  # None x None: any shape
     x = image if tuple(views) == PLAIN else StackViews(views, name="views")(image)
     convs = apply_backbone(x, upto=deepest, layers=layers, dtype=dtype)
-    stats = [ChannelStats(moments, name=f"{t}_stats")(convs[t]) for t in taps]
+    stats = [ChannelStats(moments, name=stats_name(t))(convs[t]) for t in taps]
     return image, concat_features(stats, len(views))
 
 
@@ -219,7 +224,7 @@ def top_block_features(
     for name in BLOCKS[top_block(taps)]:
         x = layer_for(name)(x)
         if name in top:
-            parts.append(ChannelStats(name=f"{name}_stats")(x))
+            parts.append(ChannelStats(name=stats_name(name))(x))
         if name == top[-1]:
             break
     return concat_features(parts)
@@ -300,7 +305,7 @@ def top_block_graph(
         return conv_layer(name, layer_dtype(base.precision))
 
     x = base.model.get_layer(block_input(top_block(base.info.taps))).output
-    below = [base.model.get_layer(f"{t}_stats").output for t in frozen]
+    below = [base.model.get_layer(stats_name(t)).output for t in frozen]
     return base.model.input, top_block_features(x, below, base.info.taps, layer_for), fresh
 
 

@@ -63,11 +63,16 @@ WARM_UP_SIDE = 64  # VGG16's five poolings need 32 px; a little more keeps every
 @st.cache_resource(show_spinner="Loading VGG16 (once per server)...")
 def default_classifier() -> Classifier:
     """One model per process, shared by every page and session (inference is thread-safe)."""
+    import keras
+
     from aiart.cam import METHODS
+    from aiart.cam.base import between_traces
     from aiart.model.passes import return_freed_memory
     from aiart.model.storage import load_classifier
 
     return_freed_memory()  # a server's working set rises and falls with sessions: give freed blocks back
+    if not getattr(keras.backend.clear_session, "between_traces", False):  # Streamlit's cleanup waits for traces
+        keras.backend.clear_session = between_traces(keras.backend.clear_session)
     clf = load_classifier(DEFAULT_HEAD)
     clf.logits_of_batch(np.zeros((1, clf.input_size, clf.input_size, 3), np.float32))  # trace once, up front
     # and a card's pass (its verdict and heatmap): a first run traces and optimizes the graph for any

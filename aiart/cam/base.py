@@ -9,6 +9,7 @@ gradients never vanish the way a saturated sigmoid's do.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import weakref
 from collections.abc import Callable
@@ -76,6 +77,22 @@ def cached(model: keras.Model, key: tuple, build: Callable[[], Callable]):
             fn.get_concrete_function()  # every function here has a full input_signature
             per_model[key] = fn
         return per_model[key]
+
+
+def between_traces(fn: Callable) -> Callable:
+    """`fn`, run only while no thread traces a graph here (it waits for the lock every trace holds).
+
+    For `keras.backend.clear_session`, which Streamlit calls after every script run: it replaces
+    Keras's thread-local state for all threads at once, so a session tracing at that moment loses its
+    bfloat16 autocast mid-trace and a conv layer meets a float32 kernel (the replicas test saw it)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with _LOCK:
+            return fn(*args, **kwargs)
+
+    run.between_traces = True
+    return run
 
 
 def traced_on_first_call(fn):

@@ -55,6 +55,25 @@ def test_one_call_for_both_targets_matches_one_call_each(tiny_model, tiny_input,
     assert separate[0] == (per_call if METHODS[method].linear else 2 * per_call)
 
 
+def test_between_traces_waits_while_a_graph_is_traced():
+    """Streamlit's keras.backend.clear_session, wrapped so, cannot reset Keras's state mid-trace."""
+    import threading
+    import time
+
+    from aiart.cam.base import _LOCK, between_traces
+
+    done: list[float] = []
+    wrapped = between_traces(lambda: done.append(time.monotonic()))
+    with _LOCK:  # as every trace holds it
+        thread = threading.Thread(target=wrapped)
+        thread.start()
+        thread.join(0.3)
+        assert not done  # it waits for the trace
+        released = time.monotonic()
+    thread.join(5)
+    assert done and done[0] >= released and wrapped.between_traces
+
+
 def test_linear_methods_are_the_gradient_linear_ones():
     assert {name for name, m in METHODS.items() if m.linear} == {"contribution", "gradcam", "hirescam"}
 

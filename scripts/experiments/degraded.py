@@ -14,6 +14,12 @@ on fold 0's 200 pictures the accuracy after blur1 and after resize0.5 each rise 
 with the stored pictures' accuracy not falling by more than 0.02. The robustness probes overlap the
 augmentation, so that part measures learned invariance, not robustness to unseen changes.
 
+Second run (session 14), on the shipped recipe with the active shares (the first run's features had
+mean and std only and scored 0.0023 below its baseline, a little more than its 0.0021 spread). The
+rule is the same, fixed before this run; the baseline is the shipped recipe's screening on the same
+features in the same run. The robustness half runs only when the accuracy half passes (it costs two
+fold models' probes on 200 pictures), and then for the baseline's fold model too, on this CPU.
+
     python scripts/experiments/degraded.py ../shared/data OUT ROBUSTNESS_DIR
 """
 
@@ -90,7 +96,12 @@ def main(data: str, out: str, rob_dir: str) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shipped = load_classifier(None)
-    spec = HeadInfo(input_size=shipped.input_size, keep_aspect=shipped.keep_aspect, views=shipped.info.views)
+    spec = HeadInfo(
+        input_size=shipped.input_size,
+        keep_aspect=shipped.keep_aspect,
+        views=shipped.info.views,
+        moments=shipped.info.moments,
+    )
     store = FeatureStore(untrained_classifier(spec))
     x, y, kept, _ = recipe.features_for(store, scan(data))
     extra = degraded_features(store, kept, out)
@@ -109,19 +120,32 @@ def main(data: str, out: str, rob_dir: str) -> None:
         weak = "  ".join(f"{k} {res['kinds'][k]:.2f}" for k in ("human photo", "human pixel", "human 3d", "AI drawing"))
         print(f"{name:16s} {cells}  |  {weak}  ({time.time() - start:.0f} s)", flush=True)
     (out / "screen.json").write_text(json.dumps(results, indent=2))
-    # Fold 0 of seed 0, as fold_model.py (whose baseline model scored the same 200 pictures already):
-    # trained without those sources and their degraded copies, scored on the stored pictures' probes.
+    base, cand = results["baseline"]["accuracy"], results["degraded copies"]["accuracy"]
+    if cand[0] < base[0] - base[1]:
+        print(f"accuracy half fails: {cand[0]:.4f} < {base[0]:.4f} - {base[1]:.4f}; no robustness run", flush=True)
+        return
+    # Fold 0 of seed 0, as fold_model.py: trained without those sources (and their degraded copies),
+    # scored on the stored pictures' probes; the baseline's fold model on the same pictures, this CPU.
     train = validate.source_folds(groups, 5, seed=0) != 0
-    head = probe_head(fit_probe(np.concatenate([x[train], extra[train]]), np.concatenate([y[train], y[train]])))
-    fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
     info = HeadInfo(
-        shipped.input_size, keep_aspect=shipped.keep_aspect, views=shipped.info.views, unsure=shipped.info.unsure
+        shipped.input_size,
+        keep_aspect=shipped.keep_aspect,
+        views=shipped.info.views,
+        moments=shipped.info.moments,
+        unsure=shipped.info.unsure,
     )
-    save_head(head, info, out / "fold0-degraded.keras")
-    scores = robustness.folder_scores(load_classifier(out / "fold0-degraded.keras"), scan(rob_dir))
-    (out / "robustness-degraded.json").write_text(json.dumps(scores, indent=2))
-    row = "  ".join(f"{k} {v['accuracy']:.3f}" for k, v in scores["probes"].items())
-    print(f"fold 0 robustness, degraded copies: {row}", flush=True)
+    fits = {
+        "baseline": (x[train], y[train]),
+        "degraded": (np.concatenate([x[train], extra[train]]), np.concatenate([y[train], y[train]])),
+    }
+    for name, (xs, ys) in fits.items():
+        head = probe_head(fit_probe(xs, ys))
+        fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
+        save_head(head, info, out / f"fold0-{name}.keras")
+        scores = robustness.folder_scores(load_classifier(out / f"fold0-{name}.keras"), scan(rob_dir))
+        (out / f"robustness-{name}.json").write_text(json.dumps(scores, indent=2))
+        row = "  ".join(f"{k} {v['accuracy']:.3f}" for k, v in scores["probes"].items())
+        print(f"fold 0 robustness, {name}: {row}", flush=True)
 
 
 if __name__ == "__main__":

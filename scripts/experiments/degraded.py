@@ -92,6 +92,13 @@ def augmented_fitter(extra: np.ndarray):
     return fit
 
 
+def report(name: str, res: dict, results: dict) -> None:
+    results[name] = res
+    cells = "  ".join(f"{k} {res[k][0]:.3f}±{res[k][1]:.3f}" for k in ("accuracy", "balanced", "auc"))
+    weak = "  ".join(f"{k} {res['kinds'][k]:.2f}" for k in ("human photo", "human pixel", "human 3d", "AI drawing"))
+    print(f"{name:16s} {cells}  |  {weak}", flush=True)
+
+
 def main(data: str, out: str, rob_dir: str) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,21 +111,16 @@ def main(data: str, out: str, rob_dir: str) -> None:
     )
     store = FeatureStore(untrained_classifier(spec))
     x, y, kept, _ = recipe.features_for(store, scan(data))
-    extra = degraded_features(store, kept, out)
     groups = np.array([s.source for s in kept])
     kinds = np.array(recipe.table_columns(kept)["kind"])
     index = np.arange(len(y))[:, None]
-    results = {}
-    for name, (feats, fit) in {
-        "baseline": (x, probe_fitter()),
-        "degraded copies": (np.concatenate([x, index], axis=1), augmented_fitter(extra)),
-    }.items():
-        start = time.time()
-        res = quick(feats, y, groups, fit, kinds)
-        results[name] = res
-        cells = "  ".join(f"{k} {res[k][0]:.3f}±{res[k][1]:.3f}" for k in ("accuracy", "balanced", "auc"))
-        weak = "  ".join(f"{k} {res['kinds'][k]:.2f}" for k in ("human photo", "human pixel", "human 3d", "AI drawing"))
-        print(f"{name:16s} {cells}  |  {weak}  ({time.time() - start:.0f} s)", flush=True)
+    results, oof = {}, []
+    report("baseline", quick(x, y, groups, probe_fitter(), kinds, oof), results)
+    # the shipped recipe's out-of-fold logits (seeds 0-2), for tables by other groupings (faces.py)
+    np.savez(out / "oof-baseline.npz", logits=np.stack(oof), paths=np.array([str(s.path) for s in kept]), y=y)
+    extra = degraded_features(store, kept, out)
+    fit = augmented_fitter(extra)
+    report("degraded copies", quick(np.concatenate([x, index], axis=1), y, groups, fit, kinds), results)
     (out / "screen.json").write_text(json.dumps(results, indent=2))
     base, cand = results["baseline"]["accuracy"], results["degraded copies"]["accuracy"]
     if cand[0] < base[0] - base[1]:

@@ -148,9 +148,10 @@ def source_weighted_fitter(groups: np.ndarray):
     return fit
 
 
-def quick(x, y, groups, fit, kinds) -> dict:
+def quick(x, y, groups, fit, kinds, oof: list | None = None) -> dict:
     """Accuracy (logit >= 0, which temperature scaling never moves), balanced accuracy and AUC on
-    held-out sources, mean ± spread over seeds 0-2, and accuracy per kind: the screening numbers."""
+    held-out sources, mean ± spread over seeds 0-2, and accuracy per kind: the screening numbers.
+    `oof`, when given, gets each seed's out-of-fold logits (for tables by other groupings)."""
     from sklearn.metrics import roc_auc_score
 
     scores: dict[str, list] = {"accuracy": [], "balanced": [], "auc": []}
@@ -158,6 +159,8 @@ def quick(x, y, groups, fit, kinds) -> dict:
     for seed in (0, 1, 2):
         fold = validate.source_folds(groups, 5, seed)
         z = validate.out_of_fold(x, y, fold, fit)
+        if oof is not None:
+            oof.append(z)
         right = (z >= 0).astype(int) == y
         scores["accuracy"].append(right.mean())
         scores["balanced"].append(np.mean([right[y == c].mean() for c in (0, 1)]))

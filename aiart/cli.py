@@ -52,11 +52,17 @@ def load(args):
 
 
 def file_notes(clf, data: bytes, image) -> dict:
-    """What the Classify card says beside a verdict: the soft-picture warning and the file's own metadata."""
+    """What the Classify card says beside a verdict: the soft-picture and close-up face warnings and the
+    file's own metadata."""
+    from aiart.trust.faces import close_up_faces
     from aiart.trust.provenance import clues
     from aiart.trust.softness import is_soft
 
-    return {"soft": is_soft(clf, image), "provenance": [dataclasses.asdict(c) for c in clues(data)]}
+    return {
+        "soft": is_soft(clf, image),
+        "close_up_faces": len(close_up_faces(image)),
+        "provenance": [dataclasses.asdict(c) for c in clues(data)],
+    }
 
 
 def cmd_predict(args) -> int:
@@ -65,7 +71,7 @@ def cmd_predict(args) -> int:
     clf = load(args)
     out, images = [], {}
     for i, f in enumerate(args.files):  # each file read and decoded once: verdict, softness and metadata
-        record = {"path": f, "p_ai": None, "label": None, "error": None, "soft": None, "provenance": []}
+        record = dict(path=f, p_ai=None, label=None, error=None, soft=None, close_up_faces=None, provenance=[])
         try:
             data = read_bytes(f)
             images[i] = open_image(data)
@@ -83,13 +89,15 @@ def cmd_predict(args) -> int:
             print(f"{r['path']}\terror: {r['error']}")
             continue
         soft = "\tsoft picture: softer than 95% of the training pool, which pushes P(AI) up" if r["soft"] else ""
+        face = "\tclose-up face: real portraits are often called AI" if r["close_up_faces"] else ""
         says = "".join(f"\tthe file says: {c['text']}" for c in r["provenance"])
-        print(f"{r['path']}\tP(AI)={r['p_ai']:.3f}\t{r['label']}{soft}{says}")
+        print(f"{r['path']}\tP(AI)={r['p_ai']:.3f}\t{r['label']}{soft}{face}{says}")
     return 0
 
 
 def cmd_explain(args) -> int:
-    """The Classify card as JSON and a figure: verdict, heatmap, score by block, softness, what the file says."""
+    """The Classify card as JSON and a figure: verdict, heatmap, score by block, softness, close-up faces,
+    what the file says."""
     from aiart.breakdown import breakdown
     from aiart.data.images import ImageError, open_image, read_bytes
     from aiart.explain import explain_targets

@@ -80,6 +80,14 @@ def small_classifier():
     return Classifier(random_head(feature_dim(SMALL_TAPS), 3, 0), HeadInfo(input_size=32, taps=SMALL_TAPS))
 
 
+def portrait() -> Image.Image:
+    """A real portrait photo with one close-up face: Grace Hopper, which matplotlib ships as sample data
+    (512 x 600)."""
+    import matplotlib
+
+    return Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB")
+
+
 def synthetic_art(seed: int, ai: bool, size: tuple[int, int] = (48, 40)) -> Image.Image:
     """Smooth gradients ("AI") or noisy strokes ("human"): made here, no third-party images."""
     rng = np.random.default_rng(seed)

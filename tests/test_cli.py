@@ -17,7 +17,7 @@ import pytest
 
 from aiart.config import CLASS_NAMES, PROJECT_ROOT
 from aiart.model.storage import save_head
-from tests.conftest import png_bytes, synthetic_art
+from tests.conftest import png_bytes, portrait, synthetic_art
 from tests.data.test_images import BAD, GOOD, gradient
 
 LONG_NAME = "Ölgemälde 日本語 🎨 " + "x" * 170 + ".png"  # ~200 characters, under 255 bytes
@@ -96,8 +96,9 @@ BAD_KINDS = sorted([*BAD, *EXTRA_BAD])
 @pytest.mark.parametrize("kind", GOOD_KINDS)
 def test_cli_predicts_every_good_kind(batch, kind, small_classifier):
     path, record = batch[kind]
-    assert set(record) == {"path", "p_ai", "label", "error", "soft", "provenance"}
+    assert set(record) == {"path", "p_ai", "label", "error", "soft", "close_up_faces", "provenance"}
     assert record["error"] is None and record["soft"] is None  # the small test model stores no sharpness level
+    assert record["close_up_faces"] == 0  # pictures drawn by code show no face
     assert record["provenance"] == []  # pictures drawn by code carry no camera or AI metadata
     assert 0.0 <= record["p_ai"] <= 1.0
     assert record["label"] in CLASS_NAMES
@@ -162,6 +163,19 @@ def test_cli_predict_marks_a_picture_softer_than_the_models_pool(tmp_path, small
     assert "soft picture" not in first and "soft picture" in second
 
 
+def test_cli_predict_marks_a_close_up_face(tmp_path, small_head, capsys):
+    from aiart import cli
+
+    portrait().save(tmp_path / "portrait.jpg")
+    synthetic_art(0, True, (64, 64)).save(tmp_path / "art.png")
+    files = [str(tmp_path / "portrait.jpg"), str(tmp_path / "art.png")]
+    assert cli.main(["--model", str(small_head), "predict", "--json", *files]) == 0
+    assert [r["close_up_faces"] for r in json.loads(capsys.readouterr().out)] == [1, 0]
+    assert cli.main(["--model", str(small_head), "predict", *files]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert "close-up face" in first and "close-up face" not in second
+
+
 def test_cli_explain_bad_file_is_one_line(tmp_path, small_head):
     bad = tmp_path / "page.png"
     bad.write_bytes(BAD["html"][0])
@@ -201,6 +215,7 @@ def test_cli_explain_prints_the_breakdown(tmp_path, small_head, capsys):
     assert {p["block"] for p in parts["shares"]} == {"block1", "block2", "block3"}
     assert np.isfinite([parts["logit"], parts["average_logit"]]).all()
     assert out["soft"] is None and out["provenance"] == []  # as on the Classify card: no level stored, no metadata
+    assert out["close_up_faces"] == 0
 
 
 def test_cli_explain_both_targets_in_one_figure(tmp_path, small_head, capsys):

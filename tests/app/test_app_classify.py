@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from aiart.config import PROJECT_ROOT
 from aiart.explain import DEFAULT_METHOD
-from tests.conftest import open_app, png_bytes, synthetic_art
+from tests.conftest import open_app, png_bytes, portrait, synthetic_art
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
 
@@ -256,6 +256,19 @@ def test_a_soft_picture_gets_a_warning_beside_its_verdict(app, small_classifier,
     assert not app.exception
     warned = [w for w in app.warning if w.value == honesty.SOFT_WARNING]
     assert len(warned) == 1  # the soft copy only
+
+
+def test_a_close_up_face_gets_a_warning_beside_its_verdict(app):
+    """A real portrait photo is flagged (the model leans towards AI on faces); a picture without a face
+    is not."""
+    from aiart.app import honesty
+
+    files = [("portrait.jpg", png_bytes(portrait(), "JPEG"), "image/jpeg")]
+    files.append(("art.png", png_bytes(synthetic_art(5, False, (96, 96))), "image/png"))
+    app.file_uploader(key="uploader").set_value(files).run()
+    assert not app.exception
+    warned = [w for w in app.warning if w.value == honesty.FACE_WARNING]
+    assert len(warned) == 1 and warned[0].icon == ":material/face:"
 
 
 def test_what_the_file_says_stands_apart_from_the_verdict(app):

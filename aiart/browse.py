@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from aiart import metrics
 from aiart.config import CLASS_NAMES, UNSURE, cache_dir
 from aiart.data import dataset
 from aiart.data.features import Progress, content_hashes
-from aiart.data.images import open_image, shrink
+from aiart.data.images import ImageError, open_image, shrink
 from aiart.model.classifier import Classifier
 
 CONFIDENT = 0.75  # a mistake made at least this sure counts as a confident mistake
@@ -101,9 +102,14 @@ def split_seen(records: list[Record], trained_on: frozenset[str]) -> tuple[list[
 
 
 def select(
-    records: list[Record], kind: str = "all", source: str | None = None, sort: str | None = None
+    records: list[Record],
+    kind: str = "all",
+    source: str | None = None,
+    sort: str | None = None,
+    faces: Mapping[str, int | None] | None = None,
 ) -> list[Record]:
-    """Records matching a filter (see FILTERS) and source, in the filter's order unless `sort` is given.
+    """Records matching a filter (see FILTERS) and source, in the filter's order unless `sort` is given;
+    with `faces` (`close_up_faces`), only the pictures showing a close-up face.
 
     Confident mistakes come most confident first, "not sure" ones nearest 0.5 first; unreadable files
     appear only under "all", and sort after every scored file.
@@ -113,6 +119,8 @@ def select(
     if sort is not None and sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; choose from {', '.join(SORTS)}")
     rows = [r for r in records if source is None or r.source == source]
+    if faces is not None:
+        rows = [r for r in rows if faces.get(r.path)]
     if kind == "mistakes":
         rows = [r for r in rows if r.correct is False]
     elif kind == "confident-mistakes":
@@ -244,6 +252,36 @@ def predictions(clf: Classifier, root: Path | str, progress: Progress | None = N
             write_cache(path, computed, p, errors, digests)
         cached, samples = (p, errors, digests), computed
     return make_records(samples, *cached, clf.verdict)
+
+
+def close_up_faces(root: Path | str, progress: Progress | None = None) -> dict[str, int | None]:
+    """path -> close-up faces (`aiart.trust.faces`) of every labelled file under `root`, None when it does
+    not decode. The model leans towards AI on faces (README, *Faces*): this lets a class see how it does
+    on them. Cached on disk per folder state, for any model (the detector reads no verdict)."""
+    from aiart.model.storage import atomic_write
+    from aiart.trust.faces import close_up_faces as detect
+
+    samples = dataset.scan(root)
+    paths = [str(s.path) for s in samples]
+    path = cache_dir() / "faces" / f"{folder_key(samples)}.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw["paths"] == paths and len(raw["faces"]) == len(paths):
+            return dict(zip(paths, raw["faces"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found: list[int | None] = []
+    began = time.monotonic()
+    for i, s in enumerate(samples):
+        try:
+            found.append(len(detect(open_image(s.path))))
+        except ImageError:
+            found.append(None)
+        if progress:
+            progress(i + 1, len(samples), time.monotonic() - began)
+    payload = json.dumps({"paths": paths, "faces": found})
+    atomic_write(path, lambda tmp: Path(tmp).write_text(payload, encoding="utf-8"))
+    return dict(zip(paths, found))
 
 
 def overview(samples: list[dataset.Sample]) -> dict:

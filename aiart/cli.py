@@ -275,9 +275,11 @@ def cmd_browse(args) -> int:
     records = browse.predictions(clf, Path(args.dir), progress=progress_bar("features"))
     if args.source is not None and args.source not in browse.sources(records):
         raise ValueError(f"unknown source {args.source!r}; choose from {', '.join(browse.sources(records))}")
-    selected = browse.select(records, args.filter, args.source, args.sort)
+    faces = browse.close_up_faces(Path(args.dir), progress=progress_bar("faces")) if args.faces else None
+    selected = browse.select(records, args.filter, args.source, args.sort, faces)
     shown = selected[: args.limit] if args.limit else selected
-    summary = {**browse.summary(browse.select(records, "all", args.source), clf.threshold), "matched": len(selected)}
+    scope = browse.select(records, "all", args.source, faces=faces)
+    summary = {**browse.summary(scope, clf.threshold), "matched": len(selected)}
     if args.json:
         print(json.dumps({"summary": summary, "records": [r.to_dict() for r in shown]}, indent=2, ensure_ascii=False))
         return 0
@@ -285,8 +287,9 @@ def cmd_browse(args) -> int:
         mark = "not sure" if r.unsure else "right" if r.correct else "WRONG"
         verdict = f"error: {r.error}" if r.error else f"P(AI)={r.p_ai:.3f}\t{mark}"
         print(f"{r.path}\t{r.label}\t{verdict}")
+    scope_name = "close-up faces" if faces is not None else "folder"
     print(
-        f"{len(shown)} of {summary['matched']} matching; folder: n={summary['n']} right={summary['right']} "
+        f"{len(shown)} of {summary['matched']} matching; {scope_name}: n={summary['n']} right={summary['right']} "
         f"wrong={summary['wrong']} not_sure={summary['not_sure']} accuracy={summary['accuracy']:.3f} "
         f"ECE={summary['ece']:.3f} unreadable={summary['unreadable']}",
         file=sys.stderr,
@@ -503,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--sort", default=None, choices=list(SORTS), help="by P(AI): p_ai ascending, -p_ai descending (--sort=-p_ai)"
     )
+    s.add_argument("--faces", action="store_true", help="only pictures with a close-up face (the summary too)")
     s.add_argument("--limit", type=int, default=0, help="show at most N records (0: all)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_browse)

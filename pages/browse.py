@@ -59,6 +59,13 @@ rescan_col.button(
     on_click=browse_ui.forget_folder,
     help="Look for added or changed files.",
 )
+only_faces = st.toggle(
+    "Only pictures with a close-up face",
+    **keep.remembered("faces-only", False),
+    help="The model leans towards AI on close-up faces, whoever made the picture: see how it does on them. "
+    "The first time, every picture of the folder is searched for faces (a few milliseconds each).",
+)
+faces = browse_ui.folder_faces(root) if only_faces else None
 
 
 def step(by: int) -> None:
@@ -125,8 +132,10 @@ def grid(rows: list[browse.Record], cls: str) -> None:
 
 
 where = f"source {ui.escape_md(readable.get(source, source))}" if source else "this folder"
-browse_ui.metrics_panel(clf, browse.select(records, "all", source), where)
-selected = browse.select(records, kind, source, sort)
+if only_faces:
+    where = f"the pictures with a close-up face in {where}"
+browse_ui.metrics_panel(clf, browse.select(records, "all", source, faces=faces), where)
+selected = browse.select(records, kind, source, sort, faces)
 st.subheader(f"{browse.FILTERS[kind]}: {len(selected)} image(s)")
 by_class = {cls: [r for r in selected if r.label == cls] for cls in CLASS_NAMES}
 labels = [f"Labelled {ui.PRETTY[cls]} · {len(rows)}" for cls, rows in by_class.items()]

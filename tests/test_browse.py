@@ -250,3 +250,48 @@ def test_time_left_ignores_images_that_were_already_cached():
     left = TimeLeft()
     assert left(90, 100, 0.0) is None  # 90 cached, nothing computed yet
     assert left(95, 100, 10.0) == pytest.approx(10.0)  # 5 computed in 10 s: 5 more take 10 s, not 0.5 s
+
+
+@pytest.fixture
+def face_folder(labelled_folder):
+    """`labelled_folder` plus a real portrait photo among the human-made pictures."""
+    from tests.conftest import portrait
+
+    portrait().save(labelled_folder / "NON_AI_GENERATED" / "portrait.jpg")
+    return labelled_folder
+
+
+def test_close_up_faces_of_a_folder_are_found_once_and_cached(face_folder, monkeypatch):
+    from aiart.trust import faces as fc
+
+    found = browse.close_up_faces(face_folder)
+    by_name = {Path(p).name: n for p, n in found.items()}
+    assert by_name.pop("portrait.jpg") == 1 and by_name.pop("broken.jpg") is None
+    assert set(by_name.values()) == {0}  # the pictures drawn by code show no face
+    monkeypatch.setattr(fc, "close_up_faces", lambda image: pytest.fail("searched again"))
+    assert browse.close_up_faces(face_folder) == found  # from the disk cache
+    (face_folder / "NON_AI_GENERATED" / "portrait.jpg").unlink()
+    monkeypatch.undo()
+    assert len(browse.close_up_faces(face_folder)) == len(found) - 1  # a changed folder is searched again
+
+
+def test_select_keeps_only_the_pictures_with_a_face(records):
+    faces = {"a1": 1, "h2": 2, "h0": 0, "bad": None}
+    assert names(browse.select(records, "all", faces=faces)) == ["a1", "h2"]
+    assert names(browse.select(records, "confident-mistakes", faces=faces)) == ["h2"]
+    assert names(browse.select(records, "all", source="s1", faces=faces)) == ["a1"]
+    assert browse.select(records, "all", faces={}) == []
+
+
+def test_cli_browse_faces(face_folder, small_classifier, tmp_path, capsys):
+    from aiart.cli import main
+    from aiart.model.storage import save_head
+
+    head = tmp_path / "head.keras"
+    save_head(small_classifier.head, small_classifier.info, head)
+    assert main(["--model", str(head), "browse", str(face_folder), "--faces", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [Path(r["path"]).name for r in out["records"]] == ["portrait.jpg"]
+    assert (out["summary"]["n"], out["summary"]["matched"]) == (1, 1)  # the summary is of the faces too
+    assert main(["--model", str(head), "browse", str(face_folder), "--faces"]) == 0
+    assert "close-up faces: n=1" in capsys.readouterr().err

@@ -15,9 +15,9 @@ import streamlit as st
 
 from aiart import browse
 from aiart.app import honesty, ui
+from aiart.app.progress import progress_bar
 from aiart.config import CLASS_NAMES, UNSURE
 from aiart.data.dataset import scan
-from aiart.data.features import TimeLeft
 from aiart.data.uploads import extract, split_by_class
 from aiart.model.classifier import Classifier
 
@@ -68,16 +68,15 @@ def offer(root: Path, input_size: int) -> bool:
 
 def compute(clf: Classifier, root: Path) -> list[browse.Record]:
     """`browse.predictions` with a progress bar (count and time left)."""
-    slot, left = st.empty(), TimeLeft()
+    return browse.predictions(clf, root, progress=progress_bar("Computing predictions for the folder", " images"))
 
-    def show(done: int, total: int, elapsed: float) -> None:
-        eta = left(done, total, elapsed)
-        text = f"Computing predictions for the folder: {done}/{total} images"
-        slot.progress(done / max(total, 1), text=text + (f" · about {eta:.0f} s left" if eta else ""))
 
-    records = browse.predictions(clf, root, progress=show)
-    slot.empty()
-    return records
+def folder_faces(root: Path) -> dict[str, int | None]:
+    """`browse.close_up_faces` with a progress bar, once per folder and session (then from the disk cache)."""
+    memo: dict = st.session_state.setdefault("browse_faces", {})
+    if str(root) not in memo:
+        memo[str(root)] = browse.close_up_faces(root, progress=progress_bar("Looking for close-up faces", " images"))
+    return memo[str(root)]
 
 
 def zip_folder() -> Path | None:
@@ -112,6 +111,7 @@ def forget_zip() -> None:
 
 def forget_folder() -> None:
     st.session_state.pop("browse_memo", None)
+    st.session_state.pop("browse_faces", None)
 
 
 def percent(value: float | None) -> str:

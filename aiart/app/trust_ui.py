@@ -17,9 +17,9 @@ import streamlit as st
 from PIL import Image
 
 from aiart.app import honesty
+from aiart.app.progress import progress_bar
 from aiart.cam.overlay import colorize
 from aiart.config import CLASS_NAMES
-from aiart.data.features import TimeLeft
 from aiart.data.images import ImageSource, open_image
 from aiart.model.classifier import Classifier
 from aiart.trust import faithfulness, robustness, sanity
@@ -42,21 +42,6 @@ def requested(label: str, key: str, help: str) -> bool:
     if st.button(label, key=f"{key}-button", help=help):
         st.session_state[key] = True
     return bool(st.session_state.get(key))
-
-
-def progress_bar(what: str) -> Callable[[int, int, float], None]:
-    """A progress bar with the time left, for a check that runs tens of forward passes."""
-    slot, left = st.empty(), TimeLeft()
-
-    def show(done: int, total: int, elapsed: float) -> None:
-        eta = left(done, total, elapsed)
-        slot.progress(
-            done / max(total, 1), text=f"{what}: {done}/{total}" + (f" · about {eta:.0f} s left" if eta else "")
-        )
-        if done >= total:
-            slot.empty()
-
-    return show
 
 
 MEMO_KEY, MEMO_SIZE = "trust-results", 24

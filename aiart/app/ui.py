@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from aiart.app import access, honesty
 from aiart.app.keep import keep_widgets, remembered
+from aiart.app.progress import counted
 from aiart.breakdown import Breakdown
 from aiart.cam.base import split_layers
 from aiart.config import BOTH, CLASS_NAMES, DEFAULT_HEAD, UNSURE
@@ -276,21 +276,6 @@ def sample_images() -> dict[str, Item]:
 
 
 # -- predictions and explanations (cached; keyed by content hash and model version) -------------
-@contextlib.contextmanager
-def counted(total: int, doing: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar over `total` images, for more than one (a single picture shows its spinner
-    only): yields `update(done)`; the bar goes when the work is done."""
-    bar = st.progress(0.0, text=f"{doing} {total} images...") if total > 1 else None
-
-    def update(done: int) -> None:
-        if bar:
-            bar.progress(done / total, text=f"{doing}: {done}/{total} images")
-
-    yield update
-    if bar:
-        bar.empty()
-
-
 def unknown(clf: Classifier, items: list[Item]) -> tuple[dict, list[Item]]:
     """The page's memo of P(AI) by (model version, digest), and the readable items not in it yet."""
     known: dict = st.session_state.setdefault("p_ai_memo", {})

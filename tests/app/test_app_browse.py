@@ -173,3 +173,24 @@ def test_a_labelled_zip_instead_of_a_server_folder(monkeypatch, small_classifier
     at.button(key="browse-compute").click().run()
     assert {m.label: m.value for m in at.metric}["Pictures checked"] == "4"
     assert len(tiles(at)) == 4  # both tabs
+
+
+def test_close_up_faces_only(monkeypatch, small_classifier, labelled_folder):
+    """The toggle narrows the tiles and the metrics to the pictures with a close-up face (a real portrait
+    here), and stays on across a page switch."""
+    from tests.conftest import portrait
+
+    portrait().save(labelled_folder / "NON_AI_GENERATED" / "portrait.jpg")
+    monkeypatch.setenv("AIART_DATA", str(labelled_folder))
+    at = open_browse(monkeypatch, small_classifier)
+    at.button(key="browse-compute").click().run()
+    assert len(tiles(at)) == 9
+    at.toggle(key="faces-only").set_value(True).run()
+    assert not at.exception
+    key = f"explain-{content_hash(str(labelled_folder / 'NON_AI_GENERATED' / 'portrait.jpg').encode())[:12]}"
+    assert tiles(at) == {key}
+    assert {m.label: m.value for m in at.metric}["Pictures checked"] == "1"
+    assert any("close-up face" in h.value for h in at.subheader)
+    at.switch_page("pages/classify.py").run()
+    at.switch_page("pages/browse.py").run()
+    assert at.toggle(key="faces-only").value and tiles(at) == {key}

@@ -103,6 +103,7 @@ SOFT_WARNING = (
     "**Softer than 95 in 100 of the pictures it learned from.** Softening (blur, enlarging) pushes its "
     "AI score up: in tests, verdicts with this warning were right less than half the time."
 )  # measured: README, "A warning for soft pictures"
+FACE_NOTE = "A close-up face: faces push the model towards AI, whoever made the picture."  # the reveal's words
 FACE_WARNING = (
     "**A close-up face.** Faces push its AI score up, whoever made the picture: in tests, real photos "
     "with a close-up face were right only about half the time."

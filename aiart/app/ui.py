@@ -351,9 +351,14 @@ def _soft(_clf: Classifier, version: str, digest: str, _image: np.ndarray) -> bo
     return is_soft(_clf, Image.fromarray(_image))
 
 
+def close_up_face(item: Item) -> bool:
+    """Does `aiart.trust.faces` find a close-up face in a readable item? Once per picture."""
+    return _close_up_face(item.digest, item.image)
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def _close_up_face(digest: str, _image: np.ndarray) -> bool:
-    """Does `aiart.trust.faces` find a close-up face? Once per picture (it does not depend on the model)."""
+    """The search, cached by content (it does not depend on the model)."""
     from aiart.trust.faces import close_up_faces
 
     return bool(close_up_faces(Image.fromarray(_image)))
@@ -465,7 +470,7 @@ def explanation_card(item: Item, clf: Classifier, p_ai: float) -> None:
             st.markdown(honesty.verdict_line(clf, p_ai))
             if _soft(clf, clf.version, item.digest, item.image):
                 st.warning(honesty.SOFT_WARNING, icon=":material/blur_on:")
-            if _close_up_face(item.digest, item.image):
+            if close_up_face(item):
                 st.warning(honesty.FACE_WARNING, icon=":material/face:")
             if item.clues:
                 file_says(item.clues)

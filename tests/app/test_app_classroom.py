@@ -142,6 +142,20 @@ def test_the_reveal_says_what_an_uploaded_files_metadata_says(app):
     assert "Its EXIF names a camera\\: Canon EOS R5\\." in note and "can be faked" in note
 
 
+def test_the_reveal_notes_a_close_up_face(app):
+    from aiart.app import honesty
+    from tests.conftest import portrait
+
+    app.radio(key="classroom_source").set_value("uploads").run()
+    files = [("portrait.jpg", png_bytes(portrait(), "JPEG"), "image/jpeg")]
+    app.file_uploader(key="classroom_uploads").set_value(files).run()
+    app.button(key="classroom-guess-NON_AI_GENERATED").click().run()
+    assert not any(honesty.FACE_NOTE in m.value for m in app.markdown)  # nothing before the reveal
+    app.button(key="classroom-reveal").click().run()
+    assert not app.exception
+    assert any(honesty.FACE_NOTE in m.value for m in app.markdown)
+
+
 def test_routed_from_the_app(monkeypatch, small_classifier, labelled_folder):
     monkeypatch.setattr("aiart.app.ui.default_classifier", lambda: small_classifier)
     monkeypatch.setenv("AIART_DATA", str(labelled_folder))

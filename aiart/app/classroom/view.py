@@ -156,6 +156,8 @@ def reveal_view(clf: Classifier, rnd: Round) -> None:
             notes.insert(0, f"From: {ui.escape_md(rnd.origin)}.")
         if rnd.seen:
             notes.append("The model trained on this image, so it had seen it before (every unseen one was shown).")
+        if ui.close_up_face(rnd.item):
+            notes.append(honesty.FACE_NOTE)
         if rnd.item.clues:  # the file's own metadata: a second line of evidence to discuss, never the model's
             said_by_file = " ".join(ui.escape_md(c.text) for c in rnd.item.clues)
             notes.append(f"The file itself says (the model never reads it): {said_by_file} Metadata can be faked.")

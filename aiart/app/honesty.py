@@ -103,10 +103,10 @@ SOFT_WARNING = (
     "**Softer than 95 in 100 of the pictures it learned from.** Softening (blur, enlarging) pushes its "
     "AI score up: in tests, verdicts with this warning were right less than half the time."
 )  # measured: README, "A warning for soft pictures"
-FACE_NOTE = "A close-up face: faces push the model towards AI, whoever made the picture."  # the reveal's words
+FACE_NOTE = "A close-up face: the model leans towards AI on those, whoever made the picture."  # at a reveal
 FACE_WARNING = (
-    "**A close-up face.** Faces push its AI score up, whoever made the picture: in tests, real photos "
-    "with a close-up face were right only about half the time."
+    "**A close-up face.** The model leans towards AI on close-up faces, whoever made the picture: in tests, "
+    "real photos with one were right only about half the time."
 )  # measured: README, "Faces: the model leans towards AI"
 METADATA_NOTE = (
     "Metadata is easy to remove or to fake, and most pictures shared online have lost it: a clue to weigh "

@@ -62,7 +62,7 @@ def main(data: str, out: str, oof_file: str) -> None:
     }
     rows = {}
     print(f"close-up faces in {int(face.sum())} of {len(face)} pictures")
-    print("| pictures | images (sources) | right | mean P(AI) as logit > 0 |")
+    print("| pictures | images (sources) | right | called AI |")
     for name, mask in groups.items():
         acc = right[:, mask].mean(axis=1)
         rows[name] = {

@@ -101,7 +101,10 @@ def main(data: str, faces_file: str, oof_file: str, out: str) -> None:
     fit = reweighted_fitter(face)
     xi = np.concatenate([x, np.arange(len(y))[:, None]], axis=1)
     logits = np.stack([validate.out_of_fold(xi, y, validate.source_folds(groups, 5, seed), fit) for seed in (0, 1, 2)])
-    results = {"baseline": scores(oof["logits"], y, face, photo), "face-balanced weights": scores(logits, y, face, photo)}
+    results = {
+        "baseline": scores(oof["logits"], y, face, photo),
+        "face-balanced weights": scores(logits, y, face, photo),
+    }
     Path(out).write_text(json.dumps(results, indent=2))
     for name, res in results.items():
         print(f"{name:22s} " + "  ".join(f"{k} {m:.3f}±{s:.3f}" for k, (m, s) in res.items()), flush=True)

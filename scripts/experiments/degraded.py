@@ -34,12 +34,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from screen import quick
+from screen import quick, shipped_store
 
 from aiart.data.dataset import scan
 from aiart.data.features import FeatureStore
 from aiart.data.images import ImageError, open_image
-from aiart.model.classifier import HeadInfo, untrained_classifier
+from aiart.model.classifier import HeadInfo
 from aiart.model.storage import load_classifier, save_head
 from aiart.training import recipe, validate
 from aiart.training.fit import fold_calibration
@@ -103,13 +103,7 @@ def main(data: str, out: str, rob_dir: str) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shipped = load_classifier(None)
-    spec = HeadInfo(
-        input_size=shipped.input_size,
-        keep_aspect=shipped.keep_aspect,
-        views=shipped.info.views,
-        moments=shipped.info.moments,
-    )
-    store = FeatureStore(untrained_classifier(spec))
+    store = shipped_store(shipped)
     x, y, kept, _ = recipe.features_for(store, scan(data))
     groups = np.array([s.source for s in kept])
     kinds = np.array(recipe.table_columns(kept)["kind"])

@@ -28,13 +28,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from screen import shipped_store
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from aiart.data.dataset import scan
-from aiart.data.features import FeatureStore
-from aiart.model.classifier import HeadInfo, untrained_classifier
 from aiart.model.storage import load_classifier
 from aiart.training import recipe, validate
 from aiart.training.probe import DEFAULT_C
@@ -84,13 +83,7 @@ def scores(logits: np.ndarray, y: np.ndarray, face: np.ndarray, photo: np.ndarra
 
 def main(data: str, faces_file: str, oof_file: str, out: str) -> None:
     shipped = load_classifier(None)
-    spec = HeadInfo(
-        input_size=shipped.input_size,
-        keep_aspect=shipped.keep_aspect,
-        views=shipped.info.views,
-        moments=shipped.info.moments,
-    )
-    x, y, kept, _ = recipe.features_for(FeatureStore(untrained_classifier(spec)), scan(data))
+    x, y, kept, _ = recipe.features_for(shipped_store(shipped), scan(data))
     oof = np.load(oof_file)
     if list(oof["paths"]) != [str(s.path) for s in kept]:
         raise ValueError("the baseline's out-of-fold logits are of other pictures")

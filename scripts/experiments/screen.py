@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from aiart.data.dataset import scan
+from aiart.data.features import FeatureStore
+from aiart.model.classifier import HeadInfo, untrained_classifier
 from aiart.training import validate
 from aiart.training.probe import probe_fitter
 from aiart.training.recipe import table_columns
@@ -146,6 +148,17 @@ def source_weighted_fitter(groups: np.ndarray):
         return lambda q: pipe.decision_function(q[:, :-1].astype(np.float64))
 
     return fit
+
+
+def shipped_store(shipped) -> FeatureStore:
+    """A feature store of `shipped`'s own features (size, aspect, views, moments), from the cache."""
+    spec = HeadInfo(
+        input_size=shipped.input_size,
+        keep_aspect=shipped.keep_aspect,
+        views=shipped.info.views,
+        moments=shipped.info.moments,
+    )
+    return FeatureStore(untrained_classifier(spec))
 
 
 def quick(x, y, groups, fit, kinds, oof: list | None = None) -> dict:

@@ -107,15 +107,20 @@ def main(data: str, out: str, rob_dir: str) -> None:
     x, y, kept, _ = recipe.features_for(store, scan(data))
     groups = np.array([s.source for s in kept])
     kinds = np.array(recipe.table_columns(kept)["kind"])
-    index = np.arange(len(y))[:, None]
-    results, oof = {}, []
-    report("baseline", quick(x, y, groups, probe_fitter(), kinds, oof), results)
-    # the shipped recipe's out-of-fold logits (seeds 0-2), for tables by other groupings (faces.py)
-    np.savez(out / "oof-baseline.npz", logits=np.stack(oof), paths=np.array([str(s.path) for s in kept]), y=y)
-    extra = degraded_features(store, kept, out)
-    fit = augmented_fitter(extra)
-    report("degraded copies", quick(np.concatenate([x, index], axis=1), y, groups, fit, kinds), results)
-    (out / "screen.json").write_text(json.dumps(results, indent=2))
+    done = out / "screen.json"
+    if done.exists():  # a rerun goes on from the screening it already wrote
+        results = json.loads(done.read_text())
+        extra = degraded_features(store, kept, out)
+    else:
+        index = np.arange(len(y))[:, None]
+        results, oof = {}, []
+        report("baseline", quick(x, y, groups, probe_fitter(), kinds, oof), results)
+        # the shipped recipe's out-of-fold logits (seeds 0-2), for tables by other groupings (faces.py)
+        np.savez(out / "oof-baseline.npz", logits=np.stack(oof), paths=np.array([str(s.path) for s in kept]), y=y)
+        extra = degraded_features(store, kept, out)
+        fit = augmented_fitter(extra)
+        report("degraded copies", quick(np.concatenate([x, index], axis=1), y, groups, fit, kinds), results)
+        done.write_text(json.dumps(results, indent=2))
     base, cand = results["baseline"]["accuracy"], results["degraded copies"]["accuracy"]
     if cand[0] < base[0] - base[1]:
         print(f"accuracy half fails: {cand[0]:.4f} < {base[0]:.4f} - {base[1]:.4f}; no robustness run", flush=True)
@@ -130,9 +135,9 @@ def main(data: str, out: str, rob_dir: str) -> None:
         moments=shipped.info.moments,
         unsure=shipped.info.unsure,
     )
-    fits = {
-        "baseline": (x[train], y[train]),
+    fits = {  # the candidate first: each result is written as soon as it exists
         "degraded": (np.concatenate([x[train], extra[train]]), np.concatenate([y[train], y[train]])),
+        "baseline": (x[train], y[train]),
     }
     for name, (xs, ys) in fits.items():
         head = probe_head(fit_probe(xs, ys))

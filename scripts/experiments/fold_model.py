@@ -2,8 +2,9 @@
 faithfulness check of issue 20 runs on (`python -m aiart --model OUT/fold.keras faithfulness OUT/images`).
 
 The shipped recipe (features of the spec of MODEL, default `weights/head.keras`, from the cache, the
-probe, MODEL's temperature and band) on every source outside fold FOLD of seed 0; the folder holds symlinks to a seeded
-sample of N images of the held-out sources (nothing is copied, nothing is committed).
+probe, MODEL's temperature and band) on every source outside fold FOLD of seed 0; the folder holds copies of a seeded
+sample of N images of the held-out sources (copies: a folder's scan leaves out links that lead outside it; keep OUT
+outside the repository, nothing of it is committed).
 
     python scripts/experiments/fold_model.py ../shared/data OUT --fold 0 --n 40 [--like MODEL]
 """
@@ -11,6 +12,7 @@ sample of N images of the held-out sources (nothing is copied, nothing is commit
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +60,10 @@ def main() -> None:
     pick = np.random.default_rng(0).choice(held, size=min(args.n, len(held)), replace=False)
     for i in pick:
         s = kept[i]
-        link = out / "images" / s.label / f"{i:05d}{s.path.suffix}"
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.unlink(missing_ok=True)
-        link.symlink_to(s.path.resolve())
+        copy = out / "images" / s.label / f"{i:05d}{s.path.suffix}"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.unlink(missing_ok=True)
+        shutil.copyfile(s.path, copy)
     print(f"fold {args.fold}: trained on {int(train.sum())} images, {len(pick)} held-out images in {out / 'images'}")
 
 

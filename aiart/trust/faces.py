@@ -81,11 +81,11 @@ _LOCK = threading.Lock()
 def letterbox(image: Image.Image) -> tuple[np.ndarray, float, tuple[float, float]]:
     """The picture scaled to fit SIDE x SIDE, centred on black, in [-1, 1]; the scale and the offset
     of the picture inside the square (in the square's pixels), to map boxes back."""
-    rgb = np.asarray(image.convert("RGB"), np.float32)
+    rgb = np.asarray(image.convert("RGB"))  # shrunk as bytes: a phone's 108 MP photo is never held as floats
     h, w = rgb.shape[:2]
     scale = SIDE / max(w, h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32)
     square = np.zeros((SIDE, SIDE, 3), np.float32)
     left, top = (SIDE - nw) // 2, (SIDE - nh) // 2
     square[top : top + nh, left : left + nw] = small

@@ -218,7 +218,7 @@ def cmd_train(args) -> int:
         clf = untrained_classifier(base_info(args))
         seeds = tuple(range(args.seeds))
         head, info, trained = recipe.train_default(
-            clf, samples, args.probe_c, args.cross_source, seeds, progress_bar("features")
+            clf, samples, args.probe_c, args.cross_source, seeds, progress_bar("features"), args.degraded_copies
         )
         save_head(head, info, Path(args.out), trained_on=trained)
         print(json.dumps({"out": args.out, **info.metrics["yardstick"], "unsure": info.metrics["unsure"]}, indent=2))
@@ -483,6 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--views", default="plain", help="with --cross-source: what VGG16 sees, e.g. plain,highpass")
     s.add_argument(
         "--moments", default="mean,std", help="with --cross-source: each channel's statistics, e.g. mean,std,active"
+    )
+    s.add_argument(
+        "--degraded-copies",
+        action="store_true",
+        help="with --cross-source: each training picture also lends a blurred, shrunk, JPEG or screenshot copy",
     )
     s.add_argument("--out", default="model.keras")
     s.set_defaults(func=cmd_train)

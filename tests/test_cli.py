@@ -286,6 +286,20 @@ def test_cli_says_unsure_inside_the_band_and_evaluate_reports_coverage(tmp_path,
 
 
 @pytest.mark.slow
+def test_cli_train_cross_source_with_degraded_copies_saves_a_model_that_says_so(tmp_path):
+    from tests.conftest import write_sourced_folder
+
+    data, out = write_sourced_folder(tmp_path / "data"), tmp_path / "head.keras"
+    args = ("train", str(data), "--cross-source", "3", "--seeds", "1", "--input-size", "32", "--out", str(out))
+    proc = run_cli(*args, "--degraded-copies")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["accuracy"][0] >= 0
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["training"]["degraded_copies"] == info["training"]["n"] == 18
+    assert run_cli("--model", str(out), "predict", str(next(data.rglob("*.png")))).returncode == 0
+
+
+@pytest.mark.slow
 def test_cli_validate_prints_the_yardstick(tmp_path):
     from tests.conftest import write_sourced_folder
 

@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import ImageOps
 
 from aiart import metrics
 from aiart.data.dataset import Sample
 from aiart.data.families import family
 from aiart.data.features import FeatureStore, Progress, content_hashes
-from aiart.data.images import ImageError, open_image
 from aiart.model.classifier import Classifier, HeadInfo, sigmoid, tuned_convs, untrained_classifier
 from aiart.training import finetune, validate
+from aiart.training.augment import copies_features, degrade, mirror
 from aiart.training.fit import TrainConfig, fit_head, fold_calibration
 from aiart.training.probe import DEFAULT_C, fit_probe, probe_fitter, probe_head
 from aiart.trust import softness
@@ -118,31 +117,6 @@ def features_for(store: FeatureStore, samples: Sequence[Sample], progress: Progr
     return feats[ok], y[ok], [s for s, good in zip(samples, ok) if good], bad
 
 
-def mirrored_features(
-    store: FeatureStore, samples: Sequence[Sample], progress: Progress | None = None, chunk: int = 32
-) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of left-right mirrored copies (light augmentation).
-
-    A mirrored image is keyed by its pixels, so its features are cached like any image's: the first
-    pass computes them (twice the work of the plain pass), later sessions read them from disk.
-    Chunks bound memory: only `chunk` decoded images are held at a time.
-    """
-    feats, labels = [], []
-    for start in range(0, len(samples), chunk):
-        part, images = samples[start : start + chunk], []
-        for s in part:
-            try:
-                images.append((s, ImageOps.mirror(open_image(s.path))))
-            except ImageError:
-                continue  # already reported by the plain pass
-        sub = None if progress is None else (lambda d, _t, e, o=start: progress(o + d, len(samples), e))
-        x, errors = store.compute([img for _, img in images], sub)
-        feats.append(x[[e is None for e in errors]])
-        labels += [s.y for (s, _), e in zip(images, errors) if e is None]
-    empty = np.zeros((0, *store.shape), store.extractor.dtype)
-    return (np.concatenate(feats) if feats else empty), np.array(labels, int)
-
-
 def stages(progress: Progress | None, sizes: Sequence[int]) -> list[Progress | None]:
     """One callback per consecutive stage, each reporting overall (done, total, elapsed) to `progress`."""
     if progress is None:
@@ -195,7 +169,7 @@ def train_split(
     x_va, y_va, val_samples, _ = features_for(store, data.val, p_val)
     n_images = len(y_tr)
     if augment:
-        x_fl, y_fl = mirrored_features(store, kept, p_flip)
+        x_fl, y_fl = copies_features(store, kept, mirror, p_flip)
         x_tr, y_tr = np.concatenate([x_tr, x_fl]), np.concatenate([y_tr, y_fl])
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
@@ -252,7 +226,7 @@ class Tuning:
         pool_tr = pools.compute([s.path for s in self.train], self.progress[0])[0]
         pool_va = pools.compute([s.path for s in self.val], self.progress[1])[0]
         if self.augment:
-            pool_tr = np.concatenate([pool_tr, mirrored_features(pools, self.train, self.progress[2])[0]])
+            pool_tr = np.concatenate([pool_tr, copies_features(pools, self.train, mirror, self.progress[2])[0]])
         frozen = x_tr.shape[1] - finetune.tuned_dim(self.clf.info.taps)
         return finetune.inputs_of(pool_tr, x_tr, frozen), finetune.inputs_of(pool_va, x_va, frozen)
 
@@ -287,22 +261,31 @@ def train_default(
     folds: int = 5,
     seeds: Sequence[int] = (0, 1, 2),
     progress: Progress | None = None,
+    degraded: bool = False,
 ) -> tuple[keras.Model, HeadInfo, list[str]]:
     """The shipped model: the yardstick for honest numbers, then the probe on all the data.
 
     The temperature scaling baked into the final head is fit on out-of-fold logits (sources unseen by
     each fold's probe), and the "not sure" band is chosen on the calibrated out-of-fold P(AI):
-    neither looks at images the yardstick then judges. Returns the head, its description and the
-    content hashes of the images it was trained on.
+    neither looks at images the yardstick then judges. `degraded`: every training picture also lends
+    one degraded copy (`augment.degrade`) with its label; held-out pictures are scored as stored.
+    Returns the head, its description and the content hashes of the images it was trained on.
     """
-    x, y, kept, bad = features_for(FeatureStore(clf), samples, progress)
+    store = FeatureStore(clf)
+    p_plain, p_copies = stages(progress, [len(samples), len(samples) if degraded else 0])
+    x, y, kept, bad = features_for(store, samples, p_plain)
     groups = [s.source for s in kept]
     by = {**table_columns(kept), "source": groups}
-    report = validate.yardstick(x, y, groups, probe_fitter(c), folds, seeds, by)
+    fitter, rows, labels = probe_fitter(c), x, y
+    if degraded:
+        copies, _ = copies_features(store, kept, degrade, p_copies)
+        rows, labels = np.concatenate([x, copies]), np.concatenate([y, y])
+        fitter, x = validate.with_copies(fitter), np.stack([x, copies], axis=1)
+    report = validate.yardstick(x, y, groups, fitter, folds, seeds, by)
     weights = validate.source_weights(groups)
     band = validate.unsure_band(report.p, y, weights=weights)
     a, b = validate.temperature(report.logits[0], y, weights)
-    head = probe_head(fit_probe(x, y, c))
+    head = probe_head(fit_probe(rows, labels, c))
     fold_calibration(head, a, b)
     info = HeadInfo(
         input_size=clf.input_size,
@@ -319,6 +302,7 @@ def train_default(
             "sources": len(set(groups)),
             "skipped_files": len(bad),
             "head": f"logistic regression (scikit-learn), C={c}, balanced classes, standardized features",
+            "degraded_copies": len(labels) - len(y),
             "validation": f"{folds}-fold cross-validation holding out whole source repositories, seeds {list(seeds)}",
             "calibration": {
                 "method": "temperature scaling on out-of-fold logits, each source weighted alike",

@@ -68,6 +68,17 @@ def temperature(logits: np.ndarray, y: np.ndarray, weights: np.ndarray | None = 
     return float(model.coef_[0, 0]), 0.0
 
 
+def with_copies(fit: Fitter) -> Fitter:
+    """`fit` for rows of (picture, its copy) pairs, x of shape (n, 2, F): it learns from both rows with
+    the picture's label and scores the pictures as stored, so held-out sources never lend a copy."""
+
+    def fit_pairs(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        score = fit(np.concatenate([x[:, 0], x[:, 1]]), np.concatenate([y, y]))
+        return lambda q: score(q[:, 0])
+
+    return fit_pairs
+
+
 def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, fit: Fitter) -> np.ndarray:
     """Logits of every sample from a model that never saw its fold."""
     z = np.zeros(len(y))

@@ -41,57 +41,26 @@ from screen import quick, shipped_store
 from aiart.config import CLASS_NAMES
 from aiart.data.dataset import scan
 from aiart.data.features import FeatureStore
-from aiart.data.images import ImageError, open_image
+from aiart.data.images import open_image
 from aiart.model.classifier import HeadInfo
 from aiart.model.storage import load_classifier, save_head
 from aiart.training import recipe, validate
+from aiart.training.augment import copies_features, degrade
 from aiart.training.fit import fold_calibration
 from aiart.training.probe import fit_probe, probe_fitter, probe_head
-from aiart.trust.robustness import PROBES, blur, down_up, jpeg, screenshot
+from aiart.trust.robustness import PROBES
 
 
-def degrade(img, index: int):
-    """One seeded degradation per image: what pictures go through on the way to a classroom."""
-    rng = np.random.default_rng(1000 + index)
-    kind = rng.integers(4)
-    if kind == 0:
-        return blur(float(rng.uniform(0.5, 2.0)))(img)
-    if kind == 1:
-        return down_up(float(rng.uniform(0.25, 0.7)))(img)
-    if kind == 2:
-        return jpeg(int(rng.integers(40, 91)))(img)
-    return screenshot(img)
-
-
-def degraded_features(store: FeatureStore, kept, out: Path, chunk: int = 32) -> np.ndarray:
+def degraded_features(store: FeatureStore, kept, out: Path) -> np.ndarray:
     path = out / "degraded.npy"
     if path.exists():
         return np.load(path)
-    feats = np.full((len(kept), *store.shape), np.nan, np.float32)
     start = time.time()
-    for b in range(0, len(kept), chunk):
-        images = [degrade(open_image(s.path), b + j) for j, s in enumerate(kept[b : b + chunk])]
-        x, errors = store.compute(images)
-        if any(errors):
-            raise ImageError(f"a degraded copy failed: {[e for e in errors if e]}")
-        feats[b : b + chunk] = x
-        done = b + len(images)
-        print(f"\rdegraded {done}/{len(kept)} {time.time() - start:.0f} s", end="", flush=True)
+    progress = lambda d, n, _e: print(f"\rdegraded {d}/{n} {time.time() - start:.0f} s", end="", flush=True)  # noqa: E731
+    feats, _ = copies_features(store, kept, degrade, progress)
     print()
     np.save(path, feats)
     return feats
-
-
-def augmented_fitter(extra: np.ndarray):
-    """The shipped probe fit on the training rows and their degraded copies; x's last column is the row."""
-    plain = probe_fitter()
-
-    def fit(x, y):
-        idx = x[:, -1].astype(int)
-        scorer = plain(np.concatenate([x[:, :-1], extra[idx]]), np.concatenate([y, y]))
-        return lambda q: scorer(q[:, :-1])
-
-    return fit
 
 
 def report(name: str, res: dict, results: dict) -> None:
@@ -114,14 +83,13 @@ def main(data: str, out: str, rob_dir: str) -> None:
         results = json.loads(done.read_text())
         extra = degraded_features(store, kept, out)
     else:
-        index = np.arange(len(y))[:, None]
         results, oof = {}, []
         report("baseline", quick(x, y, groups, probe_fitter(), kinds, oof), results)
         # the shipped recipe's out-of-fold logits (seeds 0-2), for tables by other groupings (faces.py)
         np.savez(out / "oof-baseline.npz", logits=np.stack(oof), paths=np.array([str(s.path) for s in kept]), y=y)
         extra = degraded_features(store, kept, out)
-        fit = augmented_fitter(extra)
-        report("degraded copies", quick(np.concatenate([x, index], axis=1), y, groups, fit, kinds), results)
+        fit = validate.with_copies(probe_fitter())
+        report("degraded copies", quick(np.stack([x, extra], axis=1), y, groups, fit, kinds), results)
         done.write_text(json.dumps(results, indent=2))
     base, cand = results["baseline"]["accuracy"], results["degraded copies"]["accuracy"]
     if cand[0] < base[0] - base[1]:

@@ -22,7 +22,7 @@ from aiart.data.uploads import extract
 from aiart.metrics import sigmoid
 from aiart.model.classifier import Classifier, HeadInfo, build_head, feature_dim
 from aiart.model.storage import load_classifier, load_head_checked, save_head
-from aiart.training import recipe
+from aiart.training import augment, recipe
 from aiart.training.compare import compare, confusion_table, explain_disagreements, metric_rows
 from aiart.training.fit import TrainConfig
 from aiart.training.live import EpochLog, StopOnRequest, TrainingRun, train_session
@@ -149,19 +149,31 @@ def test_training_error_is_one_line(small_classifier, sourced_folder, tmp_path):
 
 
 # -- recipe additions -------------------------------------------------------------------------------
-def test_mirrored_features_are_cached_and_differ(small_classifier, sourced_folder, tmp_path):
+@pytest.mark.parametrize("transform", [augment.mirror, augment.degrade], ids=["mirrored", "degraded"])
+def test_copies_are_cached_and_differ(small_classifier, sourced_folder, tmp_path, transform):
     samples = scan(sourced_folder)[:4]
     store = FeatureStore(small_classifier, root=tmp_path / "cache")
     plain, _, _, _ = recipe.features_for(store, samples)
     seen = []
-    flipped, y = recipe.mirrored_features(store, samples, lambda d, t, e: seen.append((d, t)))
-    assert flipped.shape == plain.shape and list(y) == [s.y for s in samples]
-    assert not np.allclose(flipped, plain)
+    copies, y = augment.copies_features(store, samples, transform, lambda d, t, e: seen.append((d, t)))
+    assert copies.shape == plain.shape and list(y) == [s.y for s in samples]
+    assert not np.allclose(copies, plain)
     assert seen[-1] == (4, 4)
     entries = len(list(store.root.rglob("*.npy")))
-    again, _ = recipe.mirrored_features(store, samples)
-    np.testing.assert_allclose(again, flipped)
-    assert len(list(store.root.rglob("*.npy"))) == entries == 8  # 4 plain + 4 mirrored, no new ones
+    again, _ = augment.copies_features(store, samples, transform)  # the same copies: read back, not computed
+    np.testing.assert_allclose(again, copies)
+    assert len(list(store.root.rglob("*.npy"))) == entries == 8  # 4 plain + 4 copies, no new ones
+
+
+def test_degraded_copies_are_the_robustness_probes_own_operations():
+    img = synthetic_art(0, ai=False, size=(96, 96))
+    kinds = set()
+    for i in range(40):
+        copy = augment.degrade(img, i)
+        assert copy.mode == "RGB" and copy != img
+        kinds.add(copy.size)
+        assert copy.tobytes() == augment.degrade(img, i).tobytes()  # seeded by the index alone
+    assert kinds == {(96, 96), (64, 64)}  # blur, shrink-and-back and JPEG keep the size; a screenshot is 2/3
 
 
 def test_train_split_augment_doubles_training_set(small_classifier, sourced_folder, tmp_path):

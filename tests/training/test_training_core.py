@@ -89,6 +89,27 @@ def test_train_default_reports_the_yardstick_calibrates_and_lists_its_images(sma
     assert sharp["n"] == 18 and 0 < sharp["soft_below"] <= sharp["median"] and sharp["quantile"] == 0.05
 
 
+def test_train_default_with_degraded_copies_trains_on_both_and_scores_pictures_as_stored(small_classifier, tmp_path):
+    from aiart.data.dataset import scan
+    from aiart.data.features import FeatureStore
+    from aiart.training import recipe
+    from tests.conftest import write_sourced_folder
+
+    samples = scan(write_sourced_folder(tmp_path / "data"))
+    _, plain, _ = recipe.train_default(small_classifier, samples, folds=3, seeds=(0,))
+    cached = len(list(FeatureStore(small_classifier).root.rglob("*.npy")))
+    seen = []
+    head, info, trained = recipe.train_default(
+        small_classifier, samples, folds=3, seeds=(0,), progress=lambda d, t, e: seen.append((d, t)), degraded=True
+    )
+    assert info.training["degraded_copies"] == 18 and plain.training["degraded_copies"] == 0
+    assert info.training["n"] == 18 and len(trained) == 18  # the copies are not pictures of the pool
+    assert len(list(FeatureStore(small_classifier).root.rglob("*.npy"))) == cached + 18
+    assert seen[-1] == (36, 36)  # one count over the pictures, then their copies
+    assert info.metrics["yardstick"]["summary"] != plain.metrics["yardstick"]["summary"]
+    assert head.output_shape == (None, 1) and info.training["calibration"]["a"] > 0
+
+
 def test_saved_trained_head_holds_weights_only(tmp_path):
     """A compiled, trained head is saved without its Adam slots (which would triple the file)."""
     import zipfile

@@ -88,6 +88,25 @@ def test_yardstick_reports_mean_and_spread_and_tables():
     assert report.as_dict()["seeds"] == [0, 1]
 
 
+def test_with_copies_learns_from_both_rows_and_scores_the_stored_picture():
+    x, y, _ = toy()
+    copies = x + np.random.default_rng(1).normal(0, 0.5, x.shape)
+    pairs = np.stack([x, copies], axis=1)
+    seen = []
+
+    def fit(rows, labels):
+        seen.append((rows, labels))
+        return probe_fitter(1.0)(rows, labels)
+
+    score = validate.with_copies(fit)(pairs[:100], y[:100])
+    rows, labels = seen[0]
+    np.testing.assert_array_equal(rows, np.concatenate([x[:100], copies[:100]]))
+    np.testing.assert_array_equal(labels, np.concatenate([y[:100], y[:100]]))
+    held = pairs[100:].copy()
+    held[:, 1] = np.nan  # a held-out picture's copy is never read
+    np.testing.assert_allclose(score(held), probe_fitter(1.0)(rows, labels)(x[100:]))
+
+
 def test_unsure_band_is_the_narrowest_that_reaches_the_target():
     p = np.array([0.05, 0.1, 0.45, 0.55, 0.9, 0.95, 0.48, 0.52])
     y = np.array([0, 0, 1, 0, 1, 1, 1, 0])  # the four near 0.5 are all wrong

@@ -22,6 +22,15 @@ baseline's fold model too, on this CPU, with only the probes the rule names (as 
 resize0.5: a third of the passes of all ten probes). ROBUSTNESS_DIR holds copies of the pictures
 (`fold_model.py`), since a folder's scan leaves out links that lead outside it.
 
+Third step (session 15), the full yardstick run: `python -m aiart train ../shared/data --cross-source 5
+--input-size 448 --keep-aspect --views plain,highpass --moments mean,std,active --degraded-copies`
+(calibration and band on inner folds, each source weighted alike). Rule, fixed before that run: the
+result replaces the shipped head if, against the shipped head's own yardstick (weights/head.json),
+its accuracy is not below the shipped's by more than the shipped's spread (0.8373 - 0.0053), its
+source-weighted ECE is at most 0.05 and its source-weighted accuracy when sure at least 0.90 (the
+issue's targets), and its source-weighted coverage is not below the shipped's by more than the
+shipped's spread (0.6405 - 0.0143). The gain it is shipped for is the robustness measured above.
+
     python scripts/experiments/degraded.py ../shared/data OUT ROBUSTNESS_DIR
 """
 

@@ -2,7 +2,8 @@
 faithfulness check of issue 20 runs on (`python -m aiart --model OUT/fold.keras faithfulness OUT/images`).
 
 The shipped recipe (features of the spec of MODEL, default `weights/head.keras`, from the cache, the
-probe, MODEL's temperature and band) on every source outside fold FOLD of seed 0; the folder holds copies of a seeded
+probe, with degraded copies of the training pictures when MODEL was trained with them, MODEL's
+temperature and band) on every source outside fold FOLD of seed 0; the folder holds copies of a seeded
 sample of N images of the held-out sources (copies: a folder's scan leaves out links that lead outside it; keep OUT
 outside the repository, nothing of it is committed).
 
@@ -22,6 +23,7 @@ from aiart.data.features import FeatureStore
 from aiart.model.classifier import HeadInfo, untrained_classifier
 from aiart.model.storage import load_classifier, save_head
 from aiart.training import recipe, validate
+from aiart.training.augment import copies_features, degrade
 from aiart.training.fit import fold_calibration
 from aiart.training.probe import fit_probe, probe_head
 
@@ -44,7 +46,11 @@ def main() -> None:
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), scan(args.data))
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)
     train = fold != args.fold
-    head = probe_head(fit_probe(x[train], y[train]))
+    rows, labels = x[train], y[train]
+    if shipped.info.training.get("degraded_copies"):
+        copies, _ = copies_features(FeatureStore(clf), kept, degrade)  # indexed as the yardstick's: cached
+        rows, labels = np.concatenate([rows, copies[train]]), np.concatenate([labels, labels])
+    head = probe_head(fit_probe(rows, labels))
     fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
     out = Path(args.out)
     info = HeadInfo(

@@ -5,7 +5,7 @@ verdict quotes numbers of its own detector.
 A measurement, nothing is chosen on it: the close-up rule (the face's box at least a fifth of the
 picture's shorter side) and the detector's threshold (MediaPipe's 0.5) were fixed before the run.
 Accuracy is the shipped recipe's out of fold on held-out sources (seeds 0-2, 5 folds, logit >= 0),
-from `degraded.py`'s `oof-baseline.npz`; mean ± spread over the seeds.
+from `oof.py` (or `degraded.py`'s `oof-baseline.npz`); mean ± spread over the seeds.
 
     python scripts/experiments/faces.py ../shared/data OUT OOF.npz
 """

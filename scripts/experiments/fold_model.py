@@ -17,13 +17,13 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from screen import recipe_copies, recipe_rows
 
 from aiart.data.dataset import scan
 from aiart.data.features import FeatureStore
 from aiart.model.classifier import HeadInfo, untrained_classifier
 from aiart.model.storage import load_classifier, save_head
 from aiart.training import recipe, validate
-from aiart.training.augment import copies_features, degrade
 from aiart.training.fit import fold_calibration
 from aiart.training.probe import fit_probe, probe_head
 
@@ -46,11 +46,7 @@ def main() -> None:
     x, y, kept, _ = recipe.features_for(FeatureStore(clf), scan(args.data))
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)
     train = fold != args.fold
-    rows, labels = x[train], y[train]
-    if shipped.info.training.get("degraded_copies"):
-        copies, _ = copies_features(FeatureStore(clf), kept, degrade)  # indexed as the yardstick's: cached
-        rows, labels = np.concatenate([rows, copies[train]]), np.concatenate([labels, labels])
-    head = probe_head(fit_probe(rows, labels))
+    head = probe_head(fit_probe(*recipe_rows(x, y, train, recipe_copies(shipped, FeatureStore(clf), kept))))
     fold_calibration(head, shipped.info.training["calibration"]["a"], 0.0)
     out = Path(args.out)
     info = HeadInfo(

@@ -23,6 +23,7 @@ from aiart.data.dataset import scan
 from aiart.data.features import FeatureStore
 from aiart.model.classifier import HeadInfo, untrained_classifier
 from aiart.training import validate
+from aiart.training.augment import copies_features, degrade
 from aiart.training.probe import probe_fitter
 from aiart.training.recipe import table_columns
 
@@ -159,6 +160,19 @@ def shipped_store(shipped) -> FeatureStore:
         moments=shipped.info.moments,
     )
     return FeatureStore(untrained_classifier(spec))
+
+
+def recipe_copies(like, store: FeatureStore, kept) -> np.ndarray | None:
+    """The degraded copies' features when `like` was trained with them (indexed as in the yardstick, so
+    they are read from the cache), else None."""
+    return copies_features(store, kept, degrade)[0] if like.info.training.get("degraded_copies") else None
+
+
+def recipe_rows(x, y, train, copies: np.ndarray | None):
+    """The rows and labels a probe of that recipe learns from: the pictures in `train`, and their copies."""
+    if copies is None:
+        return x[train], y[train]
+    return np.concatenate([x[train], copies[train]]), np.concatenate([y[train], y[train]])
 
 
 def quick(x, y, groups, fit, kinds, oof: list | None = None) -> dict:

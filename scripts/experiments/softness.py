@@ -1,8 +1,9 @@
 """Does the soft-picture warning (aiart/trust/softness.py) mark the pictures the model gets wrong?
 
 1. Every picture of the pool, scored by the probe of the yardstick's seed-0 fold that never saw its
-   source (the shipped recipe on cached features), with "soft" judged against that fold's own
-   training pictures' 5th percentile: accuracy of soft and other pictures, by class.
+   source (the shipped recipe on cached features, degraded copies included when it has them), with
+   "soft" judged against that fold's own training pictures' 5th percentile: accuracy of soft and other
+   pictures, by class.
 2. The 200 pictures of fold 0 that the robustness probes used (IMAGES, with the fold-0 model
    FOLD_MODEL): the share called soft after each probe, and accuracy with and without the warning.
 
@@ -15,6 +16,7 @@ import argparse
 import json
 
 import numpy as np
+from screen import recipe_copies, recipe_rows
 
 from aiart.data.dataset import scan
 from aiart.data.features import FeatureStore
@@ -44,12 +46,13 @@ def main() -> None:
     )
     x, y, kept, _ = recipe.features_for(FeatureStore(untrained_classifier(spec)), scan(args.data))
     sharp = np.array([sharpness(open_image(s.path), spec.input_size) for s in kept])
+    copies = recipe_copies(shipped, FeatureStore(untrained_classifier(spec)), kept)
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)
     soft, right = np.zeros(len(y), bool), np.zeros(len(y), bool)
     for f in range(5):
         train, test = fold != f, fold == f
         level = float(np.quantile(sharp[train], QUANTILE))
-        logits = probe_head(fit_probe(x[train], y[train]))(x[test]).numpy()[:, 0]
+        logits = probe_head(fit_probe(*recipe_rows(x, y, train, copies)))(x[test]).numpy()[:, 0]
         right[test] = (logits >= 0) == (y[test] == 1)
         soft[test] = sharp[test] < level
         print(f"fold {f}: soft below {level:.1f}", flush=True)

@@ -454,7 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--holdout", default=None, help="comma-separated sources to validate on")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--resume", action="store_true", help="start from the head already at --out")
-    s.add_argument("--augment", action="store_true", help="add a mirrored copy of each training image")
+    s.add_argument(
+        "--augment",
+        nargs="?",
+        const="mirrored",
+        choices=("mirrored", "degraded"),
+        help="add a copy of each training image: mirrored (the default) or degraded (blur, shrink, JPEG, screenshot)",
+    )
     s.add_argument(
         "--finetune-epochs",
         type=int,

@@ -40,6 +40,12 @@ def degrade(img: Image.Image, index: int) -> Image.Image:
     return screenshot(img)
 
 
+COPIES: dict[str, tuple[str, Transform]] = {  # what a training run may add, by name: (in words, how)
+    "mirrored": ("a mirrored copy of each training picture", mirror),
+    "degraded": ("a degraded copy of each training picture (blur, shrink, JPEG or screenshot)", degrade),
+}
+
+
 def copies_features(
     store: FeatureStore,
     samples: Sequence[Sample],

@@ -191,7 +191,7 @@ def train_session(
     data: recipe.Split,
     config: TrainConfig,
     store: FeatureStore,
-    augment: bool = False,
+    augment: str | None = None,
     reference: Classifier | None = None,
     explain_k: int = 4,
 ) -> SessionResult:

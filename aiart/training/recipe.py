@@ -17,7 +17,7 @@ from aiart.data.families import family
 from aiart.data.features import FeatureStore, Progress, content_hashes
 from aiart.model.classifier import Classifier, HeadInfo, sigmoid, tuned_convs, untrained_classifier
 from aiart.training import finetune, validate
-from aiart.training.augment import copies_features, degrade, mirror
+from aiart.training.augment import COPIES, copies_features, degrade
 from aiart.training.fit import TrainConfig, fit_head, fold_calibration
 from aiart.training.probe import DEFAULT_C, fit_probe, probe_fitter, probe_head
 from aiart.trust import softness
@@ -148,17 +148,18 @@ def train_split(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     progress: Progress | None = None,
     initial: keras.Model | None = None,
-    augment: bool = False,
+    augment: str | None = None,
     strategy: tf.distribute.Strategy | None = None,
     stopped: Callable[[], bool] = lambda: False,
 ) -> Result:
     """Features (cached), fit, then calibration (temperature) and "not sure" band fitted on the held-out
     sources as for the shipped model; the metrics reported are cross-fitted (`validate.held_out_calibration`).
 
-    `augment` adds mirrored copies of the training images (never of the validation images).
+    `augment` names the copies of the training images to add (`augment.COPIES`: mirrored or degraded;
+    never of the validation images).
     With `config.finetune_epochs`, the head trained on frozen features then goes on training with
     the last tapped conv block (`aiart.training.finetune`), on that block's cached inputs.
-    `progress` sees one count over all passes: train, validation, mirrored copies (then the same
+    `progress` sees one count over all passes: train, validation, the copies (then the same
     three for the tuned block's inputs). Fine-tuning is skipped once `stopped()` (the user's Stop).
     """
     start = time.monotonic()
@@ -169,7 +170,7 @@ def train_split(
     x_va, y_va, val_samples, _ = features_for(store, data.val, p_val)
     n_images = len(y_tr)
     if augment:
-        x_fl, y_fl = copies_features(store, kept, mirror, p_flip)
+        x_fl, y_fl = copies_features(store, kept, COPIES[augment][1], p_flip)
         x_tr, y_tr = np.concatenate([x_tr, x_fl]), np.concatenate([y_tr, y_fl])
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
@@ -195,7 +196,8 @@ def train_split(
         unsure=unsure,
         training={
             "n_train": n_images,
-            "mirrored_copies": len(y_tr) - n_images,
+            "augmentation": augment,
+            "augmented_copies": len(y_tr) - n_images,
             "n_val": len(y_va),
             "holdout_sources": list(data.holdout),
             "config": config.as_dict(),
@@ -218,7 +220,7 @@ class Tuning:
     clf: Classifier
     train: list[Sample]
     val: list[Sample]
-    augment: bool
+    augment: str | None
     progress: Sequence[Progress | None]
 
     def inputs(self, x_tr: np.ndarray, x_va: np.ndarray) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
@@ -226,7 +228,9 @@ class Tuning:
         pool_tr = pools.compute([s.path for s in self.train], self.progress[0])[0]
         pool_va = pools.compute([s.path for s in self.val], self.progress[1])[0]
         if self.augment:
-            pool_tr = np.concatenate([pool_tr, copies_features(pools, self.train, mirror, self.progress[2])[0]])
+            pool_tr = np.concatenate(
+                [pool_tr, copies_features(pools, self.train, COPIES[self.augment][1], self.progress[2])[0]]
+            )
         frozen = x_tr.shape[1] - finetune.tuned_dim(self.clf.info.taps)
         return finetune.inputs_of(pool_tr, x_tr, frozen), finetune.inputs_of(pool_va, x_va, frozen)
 

@@ -217,6 +217,11 @@ def test_fine_tune_mode_trains_block_then_loads_back(page, labelled_folder, tmp_
     assert not at.warning  # the slow option is off by default
     at.toggle(key="train-finetune").set_value(True).run()
     assert "Slow on this CPU" in at.warning[0].value and "runs block3 forward" in at.warning[0].value
+    tuned_images = at.warning[0].value.split(" images")[0].rsplit(" ", 1)[-1]
+    at.radio(key="train-augment").set_value("degraded").run()  # what the shipped model learned from
+    assert at.radio(key="train-augment").options == ["None", "Mirrored copies", "Degraded copies"]
+    assert f"on {2 * int(tuned_images)} images" in at.warning[0].value
+    assert any("plus their degraded copies" in m.value for m in at.markdown)
     at.multiselect[0].set_value(good_holdout(labelled_folder))
     at.slider(key="train-epochs").set_value(2)
     at.slider(key="train-finetune-epochs").set_value(2)
@@ -233,6 +238,8 @@ def test_fine_tune_mode_trains_block_then_loads_back(page, labelled_folder, tmp_
     )
     clf = snap.result.clf
     assert clf.tuned == ("block3_conv1", "block3_conv2", "block3_conv3")
+    assert clf.info.training["augmentation"] == "degraded"
+    assert clf.info.training["augmented_copies"] == clf.info.training["n_train"]
     assert any("block3 is fine-tuned with the head" in c.value for c in at.caption), [c.value for c in at.caption]
     assert any("fine-tuned block3_conv1" in c.value for c in at.caption)  # what the download holds
     assert snap.result.comparison is not None

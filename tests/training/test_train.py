@@ -176,16 +176,18 @@ def test_degraded_copies_are_the_robustness_probes_own_operations():
     assert kinds == {(96, 96), (64, 64)}  # blur, shrink-and-back and JPEG keep the size; a screenshot is 2/3
 
 
-def test_train_split_augment_doubles_training_set(small_classifier, sourced_folder, tmp_path):
+@pytest.mark.parametrize("kind", ["mirrored", "degraded"])
+def test_train_split_augment_doubles_training_set(small_classifier, sourced_folder, tmp_path, kind):
     data = recipe.split(scan(sourced_folder), ["src0"])
     store = FeatureStore(small_classifier, root=tmp_path / "cache")
     seen = []
     result = recipe.train_split(
         small_classifier, data, TrainConfig(hidden=4, epochs=2), store,
-        progress=lambda d, t, e: seen.append((d, t)), augment=True,
+        progress=lambda d, t, e: seen.append((d, t)), augment=kind,
     )  # fmt: skip
-    assert result.info.training["n_train"] == 12 and result.info.training["mirrored_copies"] == 12
-    assert seen[-1] == (30, 30)  # one count over train, validation and mirrored passes
+    training = result.info.training
+    assert training["n_train"] == 12 and training["augmented_copies"] == 12 and training["augmentation"] == kind
+    assert seen[-1] == (30, 30)  # one count over train, validation and the copies' passes
     assert all(b[0] >= a[0] for a, b in itertools.pairwise(seen))
 
 
@@ -361,7 +363,8 @@ def test_cli_train_fine_tunes_with_augmentation(small_head_file, sourced_folder,
     assert report["epochs"] >= 3  # the head's epochs, then fine-tuning's
     info = HeadInfo.load(out.with_suffix(".json"))
     assert info.training["finetuned"] == ["block3_conv1", "block3_conv2", "block3_conv3"]
-    assert info.training["mirrored_copies"] == info.training["n_train"] == 12
+    assert info.training["augmented_copies"] == info.training["n_train"] == 12
+    assert info.training["augmentation"] == "mirrored"  # what a bare --augment adds
     assert load_classifier(out).tuned == ("block3_conv1", "block3_conv2", "block3_conv3")
     assert main([*args, "--resume"]) == 2  # a tuned file cannot be resumed as a head: one clear line
     assert "fine-tuned block" in capsys.readouterr().err

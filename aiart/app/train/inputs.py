@@ -15,12 +15,14 @@ from aiart.config import CLASS_NAMES
 from aiart.data.dataset import DatasetError, Sample, scan
 from aiart.data.uploads import UploadSet, extract
 from aiart.training import recipe
+from aiart.training.augment import COPIES
 from aiart.training.fit import TrainConfig
 
 DEFAULT_PER_CLASS = 100  # about 200 images: a session takes about a minute the first time
 DEFAULTS = TrainConfig()
 SECONDS_PER_TUNED_IMAGE = 0.06  # one fine-tuning epoch, per image: `bench --train --finetune-epochs 3` here
 UPLOADS_KEY = "train-uploads"
+AUGMENT_LABELS = {None: "None", "mirrored": "Mirrored copies", "degraded": "Degraded copies"}
 
 
 @st.cache_data(ttl=120, max_entries=8, show_spinner="Scanning the folder...")
@@ -152,11 +154,16 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
         "keeps the best epoch.",
     )
     batch = c4.select_slider("Batch size", [8, 16, 32, 64, 128], DEFAULTS.batch_size, key="train-batch")
-    augment = st.toggle(
-        "Light augmentation: add a mirrored copy of each training image",
-        help="Left-right mirrored copies get their own features, computed once and cached like any image: "
-        "the first session computes twice as many training features.",
+    augment = st.radio(
+        "Augmentation: a copy of each training image, with its label",
+        [None, *COPIES],
+        format_func=lambda k: AUGMENT_LABELS[k],
+        horizontal=True,
         key="train-augment",
+        help="Each copy gets its own features, computed once and cached like any image: the first session "
+        "computes twice as many training features. Degraded copies (a blur, a shrink and re-enlargement, JPEG "
+        "re-compression or a screenshot) are what the shipped model learned from, so that softening alone does "
+        "not read as AI: compare the robustness probes on Classify with and without them.",
     )
     tune_epochs, tune_lr = finetune_settings(len(chosen) - len([s for s in chosen if s.source in holdout]), augment)
     data = recipe.split(chosen, holdout)
@@ -171,13 +178,13 @@ def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
     n_ai = sum(s.y for s in data.train)
     st.markdown(
         f"**{len(data.train)}** training images ({n_ai} AI, {len(data.train) - n_ai} human"
-        f"{', plus mirrored copies' if augment else ''}) · **{len(data.val)}** validation images from "
+        f"{f', plus their {augment} copies' if augment else ''}) · **{len(data.val)}** validation images from "
         f"{len(holdout)} held-out sources"
     )
     return data, config, augment
 
 
-def finetune_settings(n_train: int, augment: bool) -> tuple[int, float]:
+def finetune_settings(n_train: int, augment: str | None) -> tuple[int, float]:
     """The slow option: block5 trains too, after the head. Returns (epochs, learning rate); 0 = off."""
     block = top_block_name()
     on = st.toggle(

@@ -66,7 +66,7 @@ def train_problem(data: recipe.Split) -> str | None:
     return None
 
 
-def start_training(data: recipe.Split, config: TrainConfig, augment: bool, keep: object) -> TrainingRun:
+def start_training(data: recipe.Split, config: TrainConfig, augment: str | None, keep: object) -> TrainingRun:
     """Start this session's run in the background; `keep` holds uploaded files' temp folder alive
     for as long as the job reads them."""
     base, reference = models()

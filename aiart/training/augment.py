@@ -1,5 +1,5 @@
-"""Extra training copies of each picture, with its label: mirrored (the Train page's light
-augmentation) and degraded the way pictures are on their way to a classroom (the shipped recipe).
+"""Extra training copies of each picture, with its label: mirrored, or degraded the way pictures are
+on their way to a classroom (the shipped recipe's copies; both are the Train page's augmentation).
 
 A copy is keyed by its pixels, so its features are cached like any image's: the first pass computes
 them, later runs read them from disk. Copies are made in chunks, so only `chunk` decoded pictures are
@@ -40,10 +40,7 @@ def degrade(img: Image.Image, index: int) -> Image.Image:
     return screenshot(img)
 
 
-COPIES: dict[str, tuple[str, Transform]] = {  # what a training run may add, by name: (in words, how)
-    "mirrored": ("a mirrored copy of each training picture", mirror),
-    "degraded": ("a degraded copy of each training picture (blur, shrink, JPEG or screenshot)", degrade),
-}
+COPIES: dict[str, Transform] = {"mirrored": mirror, "degraded": degrade}  # a training run's augmentation, by name
 
 
 def copies_features(

@@ -170,7 +170,7 @@ def train_split(
     x_va, y_va, val_samples, _ = features_for(store, data.val, p_val)
     n_images = len(y_tr)
     if augment:
-        x_fl, y_fl = copies_features(store, kept, COPIES[augment][1], p_flip)
+        x_fl, y_fl = copies_features(store, kept, COPIES[augment], p_flip)
         x_tr, y_tr = np.concatenate([x_tr, x_fl]), np.concatenate([y_tr, y_fl])
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
@@ -229,7 +229,7 @@ class Tuning:
         pool_va = pools.compute([s.path for s in self.val], self.progress[1])[0]
         if self.augment:
             pool_tr = np.concatenate(
-                [pool_tr, copies_features(pools, self.train, COPIES[self.augment][1], self.progress[2])[0]]
+                [pool_tr, copies_features(pools, self.train, COPIES[self.augment], self.progress[2])[0]]
             )
         frozen = x_tr.shape[1] - finetune.tuned_dim(self.clf.info.taps)
         return finetune.inputs_of(pool_tr, x_tr, frozen), finetune.inputs_of(pool_va, x_va, frozen)

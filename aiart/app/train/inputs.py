@@ -98,7 +98,7 @@ def uploads_in_use() -> tuple[tuple, UploadSet] | None:
     return st.session_state.get(UPLOADS_KEY)
 
 
-def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, bool]:
+def settings(samples: list[Sample]) -> tuple[recipe.Split, TrainConfig, str | None]:
     samples, random_classes = recipe.random_parts(samples)
     counts = {c: sum(s.label == c for s in samples) for c in CLASS_NAMES}
     most = max(counts.values())

@@ -100,8 +100,8 @@ def model_note(clf: Classifier) -> None:
 
 
 SOFT_WARNING = (
-    "**Softer than 95 in 100 of the pictures it learned from.** Softening (blur, enlarging) pushes its "
-    "AI score up: in tests, verdicts with this warning were right less than half the time."
+    "**Softer than 95 in 100 of the pictures it learned from.** Softening (blur, enlarging) still moves its "
+    "AI score: in tests, verdicts with this warning were right about 7 times in 10, others 8 in 10."
 )  # measured: README, "A warning for soft pictures"
 FACE_NOTE = "A close-up face: the model leans towards AI on those, whoever made the picture."  # at a reveal
 FACE_WARNING = (

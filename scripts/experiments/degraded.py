@@ -30,6 +30,8 @@ its accuracy is not below the shipped's by more than the shipped's spread (0.837
 source-weighted ECE is at most 0.05 and its source-weighted accuracy when sure at least 0.90 (the
 issue's targets), and its source-weighted coverage is not below the shipped's by more than the
 shipped's spread (0.6405 - 0.0143). The gain it is shipped for is the robustness measured above.
+Result: accuracy 0.8344, ECE by source 0.0396, right when sure by source 0.9067, coverage by source
+0.6266: all four hold (the last by 0.0004), so it shipped (README, "The full run, and why it shipped").
 
     python scripts/experiments/degraded.py ../shared/data OUT ROBUSTNESS_DIR
 """

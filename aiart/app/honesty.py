@@ -100,7 +100,7 @@ def model_note(clf: Classifier) -> None:
 
 
 SOFT_WARNING = (
-    "**Softer than 95 in 100 of the pictures it learned from.** Softening (blur, enlarging) still moves its "
+    "**Softer than 95 in 100 of its training pool's pictures.** Softening (blur, enlarging) still moves its "
     "AI score: in tests, verdicts with this warning were right about 7 times in 10, others 8 in 10."
 )  # measured: README, "A warning for soft pictures"
 FACE_NOTE = "A close-up face: the model leans towards AI on those, whoever made the picture."  # at a reveal

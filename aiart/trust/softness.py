@@ -1,9 +1,9 @@
-"""Is this picture softer than nearly every picture the model learned from?
+"""Is this picture softer than nearly every picture of the training pool?
 
-The robustness probes (README) measured that smoothing pushes P(AI) up: on sources the model never
-saw, a 1 px blur cost 11 points of accuracy, and a 2 px blur or a quarter-size round trip left it
-worse than a coin. A picture softer than nearly all of the training pool is outside what the model
-knows, and a soft real photo is likely to be called AI, so the pages say so beside the verdict.
+The robustness probes (README) measured that smoothing pushes P(AI) up: before the shipped model
+learned from degraded copies, a 2 px blur or a quarter-size round trip left it worse than a coin on
+sources it never saw; with them it still costs 10-13 points. A picture softer than nearly all of the
+training pool (as stored) is outside what most of it looks like, so the pages say so beside the verdict.
 
 Sharpness is the variance of the Laplacian of the grey picture at the size the model reads it (its
 longer side at the input size), a standard focus measure (Pech-Pacheco et al., 2000). A picture is

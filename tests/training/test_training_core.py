@@ -89,12 +89,15 @@ def test_train_default_reports_the_yardstick_calibrates_and_lists_its_images(sma
     assert sharp["n"] == 18 and 0 < sharp["soft_below"] <= sharp["median"] and sharp["quantile"] == 0.05
 
 
-def test_train_default_with_degraded_copies_trains_on_both_and_scores_pictures_as_stored(small_classifier, tmp_path):
+def test_train_default_with_degraded_copies_trains_on_both_and_scores_pictures_as_stored(
+    small_classifier, tmp_path, monkeypatch
+):
     from aiart.data.dataset import scan
     from aiart.data.features import FeatureStore
     from aiart.training import recipe
     from tests.conftest import write_sourced_folder
 
+    monkeypatch.setenv("AIART_CACHE", str(tmp_path / "cache"))  # other tests' copies of alike pictures stay out
     samples = scan(write_sourced_folder(tmp_path / "data"))
     _, plain, _ = recipe.train_default(small_classifier, samples, folds=3, seeds=(0,))
     cached = len(list(FeatureStore(small_classifier).root.rglob("*.npy")))

@@ -44,9 +44,10 @@ def main() -> None:
     spec = HeadInfo(
         input_size=shipped.input_size, keep_aspect=True, views=shipped.info.views, moments=shipped.info.moments
     )
-    x, y, kept, _ = recipe.features_for(FeatureStore(untrained_classifier(spec)), scan(args.data))
+    store = FeatureStore(untrained_classifier(spec))  # one VGG16 graph for the pictures and their copies
+    x, y, kept, _ = recipe.features_for(store, scan(args.data))
     sharp = np.array([sharpness(open_image(s.path), spec.input_size) for s in kept])
-    copies = recipe_copies(shipped, FeatureStore(untrained_classifier(spec)), kept)
+    copies = recipe_copies(shipped, store, kept)
     fold = validate.source_folds([s.source for s in kept], 5, seed=0)
     soft, right = np.zeros(len(y), bool), np.zeros(len(y), bool)
     for f in range(5):

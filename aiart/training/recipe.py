@@ -163,15 +163,15 @@ def train_split(
     three for the tuned block's inputs). Fine-tuning is skipped once `stopped()` (the user's Stop).
     """
     start = time.monotonic()
-    n_tr, n_va, n_fl = len(data.train), len(data.val), len(data.train) if augment else 0
-    passes = [n_tr, n_va, n_fl] * (2 if config.finetune_epochs else 1)
-    p_train, p_val, p_flip, *p_tuned = stages(progress, passes)
+    n_tr, n_va, n_cp = len(data.train), len(data.val), len(data.train) if augment else 0
+    passes = [n_tr, n_va, n_cp] * (2 if config.finetune_epochs else 1)
+    p_train, p_val, p_copies, *p_tuned = stages(progress, passes)
     x_tr, y_tr, kept, _ = features_for(store, data.train, p_train)
     x_va, y_va, val_samples, _ = features_for(store, data.val, p_val)
     n_images = len(y_tr)
     if augment:
-        x_fl, y_fl = copies_features(store, kept, COPIES[augment], p_flip)
-        x_tr, y_tr = np.concatenate([x_tr, x_fl]), np.concatenate([y_tr, y_fl])
+        x_cp, y_cp = copies_features(store, kept, COPIES[augment], p_copies)
+        x_tr, y_tr = np.concatenate([x_tr, x_cp]), np.concatenate([y_tr, y_cp])
     if len(set(y_tr.tolist())) < 2:
         raise ValueError("training needs images of both classes outside the held-out sources")
     head, history = fit_head(x_tr, y_tr, x_va, y_va, config, callbacks, strategy, initial)

@@ -201,10 +201,10 @@ def cache_file(version: str, key: str) -> Path:
 def read_cache(path: Path, samples: list[dataset.Sample]) -> tuple[np.ndarray, list[str | None], list] | None:
     """Cached (p, errors, content hashes) if the file is intact and lists exactly these paths; else None.
     A cache written before content hashes were kept gets them now (reading files is cheap; scoring is not)."""
+    raw = read_folder_json(path, samples)
+    if raw is None:
+        return None
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if raw["paths"] != [str(s.path) for s in samples]:
-            return None
         p = np.array([np.nan if v is None else v for v in raw["p_ai"]], float)
         errors = list(raw["errors"])
         digests = list(raw.get("digests") or file_digests(samples))
@@ -216,15 +216,30 @@ def read_cache(path: Path, samples: list[dataset.Sample]) -> tuple[np.ndarray, l
 def write_cache(
     path: Path, samples: list[dataset.Sample], p: np.ndarray, errors: list[str | None], digests: list | None = None
 ) -> None:
+    write_folder_json(
+        path,
+        samples,
+        p_ai=[None if math.isnan(v) else float(v) for v in p],
+        errors=errors,
+        digests=digests if digests is not None else file_digests(samples),
+    )
+
+
+def read_folder_json(path: Path, samples: list[dataset.Sample]) -> dict | None:
+    """A folder cache's fields if the file is intact and lists exactly these paths, else None."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return raw if raw["paths"] == [str(s.path) for s in samples] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_folder_json(path: Path, samples: list[dataset.Sample], **fields) -> None:
+    """One JSON file per folder state: the paths, then a value per path in each field (atomic)."""
     from aiart.model.storage import atomic_write
 
-    payload = {
-        "paths": [str(s.path) for s in samples],
-        "p_ai": [None if math.isnan(v) else float(v) for v in p],
-        "errors": errors,
-        "digests": digests if digests is not None else file_digests(samples),
-    }
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(payload), encoding="utf-8"))
+    payload = json.dumps({"paths": [str(s.path) for s in samples], **fields})
+    atomic_write(path, lambda tmp: Path(tmp).write_text(payload, encoding="utf-8"))
 
 
 def cached_predictions(clf: Classifier, root: Path | str) -> list[Record] | None:
@@ -258,18 +273,14 @@ def close_up_faces(root: Path | str, progress: Progress | None = None) -> dict[s
     """path -> close-up faces (`aiart.trust.faces`) of every labelled file under `root`, None when it does
     not decode. The model leans towards AI on faces (README, *Faces*): this lets a class see how it does
     on them. Cached on disk per folder state, for any model (the detector reads no verdict)."""
-    from aiart.model.storage import atomic_write
     from aiart.trust.faces import close_up_faces as detect
 
     samples = dataset.scan(root)
     paths = [str(s.path) for s in samples]
     path = cache_dir() / "faces" / f"{folder_key(samples)}.json"
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if raw["paths"] == paths and len(raw["faces"]) == len(paths):
-            return dict(zip(paths, raw["faces"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    raw = read_folder_json(path, samples)
+    if raw is not None and isinstance(raw.get("faces"), list) and len(raw["faces"]) == len(paths):
+        return dict(zip(paths, raw["faces"]))
     found: list[int | None] = []
     began = time.monotonic()
     for i, s in enumerate(samples):
@@ -279,8 +290,7 @@ def close_up_faces(root: Path | str, progress: Progress | None = None) -> dict[s
             found.append(None)
         if progress:
             progress(i + 1, len(samples), time.monotonic() - began)
-    payload = json.dumps({"paths": paths, "faces": found})
-    atomic_write(path, lambda tmp: Path(tmp).write_text(payload, encoding="utf-8"))
+    write_folder_json(path, samples, faces=found)
     return dict(zip(paths, found))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aiart.breakdown import Breakdown, from_statistics
-from aiart.cam import METHODS, ContributionCAM
+from aiart.cam import METHODS
 from aiart.cam.base import split_layers
 from aiart.config import CLASS_NAMES
 from aiart.data.images import ImageSource, open_image
@@ -92,7 +92,7 @@ def explain_targets(
     maps, logits = cam.for_signs(clf.to_batch([img]), tuple(signs.values()), size=rgb.shape[:2])
     p_ai = float(sigmoid(logits[0]))
     label = clf.label(p_ai)
-    parts = from_statistics(clf, cam.statistics, float(logits[0])) if isinstance(cam, ContributionCAM) else None
+    parts = from_statistics(clf, cam.statistics, float(logits[0])) if cam.statistics else None
     return {
         target: Explanation(rgb, maps[sign][0].astype(np.float32), p_ai, label, target, layer, method, parts)
         for target, sign in signs.items()

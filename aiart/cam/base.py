@@ -179,6 +179,10 @@ class BaseCAM:
         self.model = model
         self.layer = layer
         self.gate = gate
+        # Each pooling layer's name -> (what it pooled, the logit's gradient with respect to that), from
+        # the last pass, for a method whose pass computes them anyway (the contribution map): then
+        # `aiart.breakdown` splits the score by block without a pass of its own. Empty for the others.
+        self.statistics: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def activations(self, x: np.ndarray, sign: float) -> tuple[list[np.ndarray], list | None, np.ndarray]:
         """Each layer's activations, and their gradients for a gradient method, and the logits."""

@@ -133,16 +133,10 @@ class ContributionCAM(BaseCAM):
     name = "contribution"
     linear = True
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.statistics: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # of the last pass (`activations`)
-
     def activations(self, x: np.ndarray, sign: float) -> tuple[list[np.ndarray], None, np.ndarray]:
         """One map of summed shares per layer of `layer` (its grid), centred, in place of activations.
 
-        Keeps the pass's `statistics`: each pooling layer's name -> (what it pooled, the gradient of
-        the logit, not of sign * logit, with respect to that), from which `aiart.breakdown` splits the
-        score by block without a pass of its own."""
+        Keeps the pass's `statistics` (the gradients of the logit, not of sign * logit)."""
         with self.gate(pixels(x)):
             parts, grids, logits, stats = compiled_shares(self.model, self.layer)(
                 tf.convert_to_tensor(x, tf.float32), tf.constant(sign, tf.float32)

@@ -281,10 +281,10 @@ def train_default(
     groups = [s.source for s in kept]
     by = {**table_columns(kept), "source": groups}
     fitter, rows, labels = probe_fitter(c), x, y
-    if degraded:
-        copies, _ = copies_features(store, kept, degrade, p_copies)
-        rows, labels = np.concatenate([x, copies]), np.concatenate([y, y])
-        fitter, x = validate.with_copies(fitter), np.stack([x, copies], axis=1)
+    if degraded:  # one (picture, copy) array serves the yardstick's pairs and, as rows, the final probe
+        x = np.stack([x, copies_features(store, kept, degrade, p_copies)[0]], axis=1)
+        rows, labels = x.reshape(-1, x.shape[-1]), np.repeat(y, 2)
+        fitter = validate.with_copies(fitter)
     report = validate.yardstick(x, y, groups, fitter, folds, seeds, by)
     weights = validate.source_weights(groups)
     band = validate.unsure_band(report.p, y, weights=weights)

@@ -16,6 +16,9 @@ splits and probe, which are deterministic). Rule, fixed before the run: the bett
 to a full yardstick run only if its mean accuracy beats the baseline's by at least the baseline's
 spread over seeds. A model tapping fewer layers is one the package builds already (`HeadInfo.taps`).
 
+Result (session 16): blocks 3-5 0.8363 ± 0.0041, blocks 2-5 0.8365 ± 0.0055, against the baseline's
+0.8376 ± 0.0056: within a fifth of a spread, so neither goes on.
+
     python scripts/experiments/screen_blocks.py ../shared/data OUT
 """
 

@@ -22,6 +22,10 @@ only if its mean accuracy beats the baseline's by at least the baseline's spread
 Features are written to OUT/layout/chunk-*.npz as soon as each chunk exists (a rerun resumes); each
 candidate's result to OUT/quick-*.json and its out-of-fold logits to OUT/oof-*.npz (for `faces.py`).
 
+Result (session 16; 38 minutes of features, then 6-9 minutes per candidate): baseline 0.8376 ± 0.0056,
+center 0.8204 ± 0.0063, grid 0.8264 ± 0.0042. Both lose, so neither goes on (README, *A seventh
+screening*).
+
     python scripts/experiments/screen_layout.py ../shared/data OUT
 """
 

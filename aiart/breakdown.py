@@ -72,8 +72,8 @@ def from_statistics(
     clf: Classifier, statistics: Mapping[str, tuple[np.ndarray, np.ndarray]], logit: float
 ) -> Breakdown:
     """`breakdown` from one picture's pooled statistics and the logit's gradient with respect to them
-    (`ContributionCAM.statistics`, a row per view): laid out as the head reads them, per view each
-    tap's statistics side by side."""
+    (a CAM pass's `statistics`, which the contribution map fills, a row per view): laid out as the head
+    reads them, per view each tap's statistics side by side."""
     views = range(len(clf.info.views))
 
     def vector(part: int) -> np.ndarray:

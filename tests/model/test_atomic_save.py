@@ -38,11 +38,25 @@ while True:
 """
 
 
+def mid_write(folder: Path) -> bool:
+    """A save's temp file is there: a write has begun and not yet been moved into place."""
+    return any(p.name.startswith(".model-") for p in folder.iterdir())
+
+
+def wait_for_a_write(folder: Path, timeout: float = 30.0) -> None:
+    """Returns as soon as a save's temp file appears (or after `timeout`), so the kill lands inside a write."""
+    deadline = time.monotonic() + timeout
+    while not mid_write(folder) and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def test_kill_during_save_keeps_last_good_model(tmp_path):
+    """Three kills at random moments among the saves, then kills timed by the temp file's appearing
+    until one has landed inside a write: random timing alone may miss every write on a busy machine."""
     path, info = tmp_path / "model.keras", HeadInfo()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     rng, start, kills, kills_mid_write = random.Random(0), 0, 0, 0
-    while kills < 3 or (kills_mid_write == 0 and kills < 6):  # until a kill has landed inside a write
+    while kills < 3 or (kills_mid_write == 0 and kills < 10):
         proc = subprocess.Popen(
             [sys.executable, "-c", SAVER, str(path), str(start)],
             stdout=subprocess.PIPE,
@@ -52,7 +66,10 @@ def test_kill_during_save_keeps_last_good_model(tmp_path):
         )
         first = proc.stdout.readline()
         assert first.strip() == str(start), "the saver did not start"
-        time.sleep(rng.uniform(0.05, 0.6))  # a random moment among the next saves
+        if kills < 3:
+            time.sleep(rng.uniform(0.05, 0.6))  # a random moment among the next saves
+        else:
+            wait_for_a_write(tmp_path)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         last = int((first + proc.stdout.read()).split()[-1])  # the last save that returned
@@ -61,7 +78,7 @@ def test_kill_during_save_keeps_last_good_model(tmp_path):
         assert saved in (last, last + 1)
         assert HeadInfo.load(path.with_suffix(".json")).taps == info.taps  # the JSON is whole too
         kills += 1
-        kills_mid_write += any(p.name.startswith(".model-") for p in tmp_path.iterdir())
+        kills_mid_write += mid_write(tmp_path)
         start = last + 2
     weights = load_head_checked(path, info).get_weights()
     assert all(np.all(np.isfinite(w)) for w in weights)

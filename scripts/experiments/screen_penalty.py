@@ -10,6 +10,9 @@ baseline is `screen_layout.py`'s (OUT/quick-baseline.json: the same features, sp
 C = 0.01, deterministic). Rule, fixed before the run: a full yardstick run only if its mean accuracy
 beats the baseline's by at least the baseline's spread over seeds.
 
+Result (session 16): C = 0.0033 scored 0.8347 ± 0.0046 against the baseline's 0.8376 ± 0.0056, so it
+does not go on.
+
     python scripts/experiments/screen_penalty.py ../shared/data OUT
 """
 

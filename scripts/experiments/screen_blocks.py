@@ -26,20 +26,19 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from screen import quick, shipped_store
+from screen import shipped_store
+from screen_layout import screen_one
 
 from aiart.data.dataset import scan
 from aiart.model.classifier import feature_layout
 from aiart.model.storage import load_classifier
 from aiart.training import recipe
-from aiart.training.probe import probe_fitter
 
 CANDIDATES = {"blocks 3-5": ("block3", "block4", "block5"), "blocks 2-5": ("block2", "block3", "block4", "block5")}
 
@@ -48,25 +47,13 @@ def main(data: str, out: str) -> None:
     out = Path(out)
     shipped = load_classifier(None)
     x, y, kept, _ = recipe.features_for(shipped_store(shipped), scan(data))
-    groups = np.array([s.source for s in kept])
-    kinds = np.array(recipe.table_columns(kept)["kind"])
-    paths = np.array([str(s.path) for s in kept])
     blocks = np.array(
         [tap.split("_")[0] for _, tap, _ in feature_layout(shipped.info.taps, shipped.info.views, shipped.info.moments)]
     )
     base = json.loads((out / "quick-baseline.json").read_text())
     print(f"baseline   accuracy {base['accuracy'][0]:.4f}±{base['accuracy'][1]:.4f} (screen_layout.py)", flush=True)
     for name, keep in CANDIDATES.items():
-        xs = x[:, np.isin(blocks, keep)]
-        oof: list = []
-        start = time.time()
-        res = quick(xs, y, groups, probe_fitter(), kinds, oof)
-        slug = name.replace(" ", "")
-        np.savez(out / f"oof-{slug}.npz", logits=np.stack(oof), paths=paths, y=y)
-        (out / f"quick-{slug}.json").write_text(json.dumps(res, indent=2))
-        cells = "  ".join(f"{k} {res[k][0]:.4f}±{res[k][1]:.4f}" for k in ("accuracy", "balanced", "auc"))
-        weak = "  ".join(f"{k} {res['kinds'][k]:.2f}" for k in ("human photo", "AI photo", "AI drawing"))
-        print(f"{name:10s} dim {xs.shape[1]:6d}  {cells}  |  {weak}  ({time.time() - start:.0f} s)", flush=True)
+        screen_one(name, x[:, np.isin(blocks, keep)], y, kept, out)
 
 
 if __name__ == "__main__":

@@ -116,20 +116,26 @@ def main(data: str, out: str) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     x, y, kept, _ = recipe.features_for(shipped_store(load_classifier(None)), scan(data))
+    extra = extract(kept, out)
+    for name, feats in {"baseline": x, "center": (x, extra["center"]), "grid": (x, extra["grid"])}.items():
+        screen_one(name, feats if name == "baseline" else np.concatenate(feats, axis=1), y, kept, out)
+
+
+def screen_one(name: str, xs: np.ndarray, y: np.ndarray, kept, out: Path, fit=None) -> dict:
+    """One candidate on the screening (`screen.quick`; the shipped probe unless `fit`): its line printed,
+    its numbers written to OUT/quick-NAME.json and its out-of-fold logits to OUT/oof-NAME.npz."""
     groups = np.array([s.source for s in kept])
     kinds = np.array(recipe.table_columns(kept)["kind"])
-    extra = extract(kept, out)
-    paths = np.array([str(s.path) for s in kept])
-    for name, feats in {"baseline": x, "center": (x, extra["center"]), "grid": (x, extra["grid"])}.items():
-        xs = feats if name == "baseline" else np.concatenate(feats, axis=1)
-        oof: list = []
-        start = time.time()
-        res = quick(xs, y, groups, probe_fitter(), kinds, oof)
-        np.savez(out / f"oof-{name}.npz", logits=np.stack(oof), paths=paths, y=y)
-        (out / f"quick-{name}.json").write_text(json.dumps(res, indent=2))
-        cells = "  ".join(f"{k} {res[k][0]:.4f}±{res[k][1]:.4f}" for k in ("accuracy", "balanced", "auc"))
-        weak = "  ".join(f"{k} {res['kinds'][k]:.2f}" for k in ("human photo", "AI photo", "AI drawing"))
-        print(f"{name:9s} dim {xs.shape[1]:6d}  {cells}  |  {weak}  ({time.time() - start:.0f} s)", flush=True)
+    oof: list = []
+    start = time.time()
+    res = quick(xs, y, groups, fit or probe_fitter(), kinds, oof)
+    slug = name.replace(" ", "-")
+    np.savez(out / f"oof-{slug}.npz", logits=np.stack(oof), paths=np.array([str(s.path) for s in kept]), y=y)
+    (out / f"quick-{slug}.json").write_text(json.dumps(res, indent=2))
+    cells = "  ".join(f"{k} {res[k][0]:.4f}±{res[k][1]:.4f}" for k in ("accuracy", "balanced", "auc"))
+    weak = "  ".join(f"{k} {res['kinds'][k]:.2f}" for k in ("human photo", "AI photo", "AI drawing"))
+    print(f"{name:10s} dim {xs.shape[1]:6d}  {cells}  |  {weak}  ({time.time() - start:.0f} s)", flush=True)
+    return res
 
 
 if __name__ == "__main__":

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from screen import quick, shipped_store
+from screen import shipped_store
+from screen_layout import screen_one
 
 from aiart.data.dataset import scan
 from aiart.model.storage import load_classifier
@@ -40,17 +38,10 @@ THEN_COLUMNS = 8448  # the previous pool's features when C = 0.01 was chosen
 def main(data: str, out: str) -> None:
     out = Path(out)
     x, y, kept, _ = recipe.features_for(shipped_store(load_classifier(None)), scan(data))
-    groups = np.array([s.source for s in kept])
-    kinds = np.array(recipe.table_columns(kept)["kind"])
     c = DEFAULT_C * THEN_COLUMNS / x.shape[1]
     base = json.loads((out / "quick-baseline.json").read_text())
     print(f"baseline C {DEFAULT_C}  accuracy {base['accuracy'][0]:.4f}±{base['accuracy'][1]:.4f}", flush=True)
-    start = time.time()
-    res = quick(x, y, groups, probe_fitter(c), kinds)
-    (out / "quick-penalty.json").write_text(json.dumps({"c": c, **res}, indent=2))
-    cells = "  ".join(f"{k} {res[k][0]:.4f}±{res[k][1]:.4f}" for k in ("accuracy", "balanced", "auc"))
-    weak = "  ".join(f"{k} {res['kinds'][k]:.2f}" for k in ("human photo", "AI photo", "AI drawing"))
-    print(f"C {c:.4f}  {cells}  |  {weak}  ({time.time() - start:.0f} s)", flush=True)
+    screen_one(f"C {c:.4f}", x, y, kept, out, probe_fitter(c))
 
 
 if __name__ == "__main__":
